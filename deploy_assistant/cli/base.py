@@ -1,0 +1,34 @@
+"""The `da-ci` click group and the one place where our exceptions become exit codes."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import ParamSpec
+
+import click
+
+from deploy_assistant import __version__
+from deploy_assistant.errors import DeployAssistantError
+
+P = ParamSpec("P")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="da-ci")
+def main_group() -> None:
+    """Deploy Assistant: why a Kubernetes rollout failed, for the developer who merged."""
+
+
+def exits_cleanly(func: Callable[P, int]) -> Callable[P, int]:
+    """Turn a DeployAssistantError into one sentence on stderr and its exit code."""
+
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> int:
+        try:
+            return func(*args, **kwargs)
+        except DeployAssistantError as exc:
+            click.echo(f"error: {exc}", err=True)
+            return exc.exit_code
+
+    return wrapper
