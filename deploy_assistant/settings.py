@@ -7,7 +7,9 @@ never printed. GitLab's predefined `CI_*` variables are read by `CiEnvironment`,
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+from typing import Literal
 
 import platformdirs
 from pydantic import BaseModel, Field, SecretStr
@@ -144,8 +146,19 @@ class Settings(BaseSettings):
     ingest: IngestSettings = Field(default_factory=IngestSettings)
     watcher: WatcherSettings = Field(default_factory=WatcherSettings)
     cluster: str = "default"
+    """A name for the cluster, shown in messages and used in the store's unique key."""
+    namespace: str | None = None
+    """Namespace of the workloads when the command line names none (`-n`)."""
+    workloads: list[str] = Field(default_factory=list)
+    """Deployments to wait on when the command line names none (`DA_WORKLOADS='["api","web"]'`)."""
+    environment: str | None = None
+    """The GitLab environment name; defaults to CI_ENVIRONMENT_NAME inside a job."""
     report_dir: Path = Path("deploy-assistant-report")
     fail_on_rollout_failure: bool = True
+    """False: a failed rollout exits 3 (shown as a warning) instead of 1."""
+    dry_run: bool = False
+    """Analyse and write the report, but post nothing."""
+    mr_comment: Literal["on_failure", "always", "never"] = "on_failure"
 
 
 class CiEnvironment(BaseSettings):
@@ -175,7 +188,22 @@ class CiEnvironment(BaseSettings):
 
 
 def load_settings() -> Settings:
-    return Settings()
+    """Settings from the environment.
+
+    `DA_INGEST_URL` and `DA_INGEST_TOKEN` are accepted as flat spellings of `DA_INGEST__URL` and
+    `DA_INGEST__TOKEN`; the nested name wins when both are set.
+    """
+    overrides: dict[str, object] = {}
+    env = os.environ  # noqa: TID251 - this module is where the environment is read
+    if env.get("DA_INGEST_URL") and not env.get("DA_INGEST__URL"):
+        overrides["url"] = env["DA_INGEST_URL"]
+    if env.get("DA_INGEST_TOKEN") and not env.get("DA_INGEST__TOKEN"):
+        overrides["token"] = SecretStr(env["DA_INGEST_TOKEN"])
+    settings = Settings()
+    if overrides:
+        ingest = settings.ingest.model_copy(update=overrides)
+        settings = settings.model_copy(update={"ingest": ingest})
+    return settings
 
 
 def load_ci_environment() -> CiEnvironment:
