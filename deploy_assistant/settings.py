@@ -8,12 +8,14 @@ never printed. GitLab's predefined `CI_*` variables are read by `CiEnvironment`,
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import platformdirs
 from pydantic import BaseModel, Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 
 class KubeSettings(BaseModel):
@@ -129,12 +131,55 @@ class WatcherSettings(BaseModel):
     loop_interval_seconds: float = 5.0
 
 
+UNEXPANDED = re.compile(r"^\$\{?[A-Za-z_][A-Za-z0-9_]*\}?$")
+"""A GitLab variable reference the runner left as is because the variable is not defined."""
+
+
+class UnexpandedVariablesDropped(PydanticBaseSettingsSource):
+    """Treat `$DEPLOY_ASSISTANT_SLACK_BOT_TOKEN` left unexpanded by the runner as unset."""
+
+    def __init__(self, settings_cls: type[BaseSettings], inner: PydanticBaseSettingsSource) -> None:
+        super().__init__(settings_cls)
+        self.inner = inner
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return self.inner.get_field_value(field, field_name)
+
+    def __call__(self) -> dict[str, Any]:
+        return _drop_unexpanded(self.inner())
+
+
+def _drop_unexpanded(values: dict[str, Any]) -> dict[str, Any]:
+    kept: dict[str, Any] = {}
+    for key, value in values.items():
+        if isinstance(value, dict):
+            kept[key] = _drop_unexpanded(value)
+        elif not (isinstance(value, str) and UNEXPANDED.match(value.strip())):
+            kept[key] = value
+    return kept
+
+
 class Settings(BaseSettings):
     """All of Deploy Assistant's configuration."""
 
     model_config = SettingsConfigDict(
-        env_prefix="DA_", env_nested_delimiter="__", extra="ignore", case_sensitive=False
+        env_prefix="DA_",
+        env_nested_delimiter="__",
+        extra="ignore",
+        case_sensitive=False,
+        env_ignore_empty=True,
     )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,  # noqa: ARG003 - no .env files are read
+        file_secret_settings: PydanticBaseSettingsSource,  # noqa: ARG003 - nor secret dirs
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, UnexpandedVariablesDropped(settings_cls, env_settings))
 
     kube: KubeSettings = Field(default_factory=KubeSettings)
     policy: PolicySettings = Field(default_factory=PolicySettings)
@@ -180,6 +225,7 @@ class CiEnvironment(BaseSettings):
     CI_JOB_TOKEN: SecretStr | None = None
     CI_ENVIRONMENT_NAME: str | None = None
     CI_MERGE_REQUEST_IID: str | None = None
+    CI_MERGE_REQUEST_PROJECT_ID: str | None = None
     CI_MERGE_REQUEST_PROJECT_URL: str | None = None
     CI_MERGE_REQUEST_SOURCE_BRANCH_SHA: str | None = None
     CI_MERGE_REQUEST_EVENT_TYPE: str | None = None

@@ -10,6 +10,7 @@ import click
 
 from deploy_assistant import __version__
 from deploy_assistant.errors import DeployAssistantError
+from deploy_assistant.models import RolloutStatus
 
 P = ParamSpec("P")
 
@@ -32,3 +33,21 @@ def exits_cleanly(func: Callable[P, int]) -> Callable[P, int]:
             return exc.exit_code
 
     return wrapper
+
+
+EXIT_CODES = {
+    RolloutStatus.SUCCEEDED: 0,
+    RolloutStatus.FAILED: 1,
+    RolloutStatus.TIMEOUT: 1,
+    RolloutStatus.SUPERSEDED: 3,
+    RolloutStatus.PAUSED: 3,
+    RolloutStatus.UNKNOWN: 4,
+}
+
+
+def exit_code_for(status: RolloutStatus, *, fail_on_rollout_failure: bool = True) -> int:
+    """0 healthy, 1 failed or stuck (3 when failures are allowed), 3 no verdict, 4 unknown."""
+    code = EXIT_CODES.get(status, 4)
+    if code == 1 and not fail_on_rollout_failure:
+        return 3
+    return code
