@@ -1,0 +1,54 @@
+"""Redaction corpus: every fake secret disappears entirely; every near-miss survives unchanged."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from deploy_assistant.reduce.redact import Redactor
+
+_CORPUS: dict[str, Any] = yaml.safe_load(
+    (Path(__file__).parent / "redaction_corpus.yaml").read_text(encoding="utf-8")
+)
+SECRETS: list[dict[str, str]] = _CORPUS["secrets"]
+NEAR_MISSES: list[str] = _CORPUS["near_misses"]
+_WINDOW = 10
+
+
+def test_corpus_is_large_enough() -> None:
+    assert len(SECRETS) >= 60
+    assert len(NEAR_MISSES) >= 60
+
+
+@pytest.mark.parametrize("case", SECRETS, ids=[f"secret-{i}" for i in range(len(SECRETS))])
+def test_secret_is_redacted_without_leftovers(case: dict[str, str]) -> None:
+    out = Redactor().redact(case["line"])
+    secret = case["secret"]
+    assert "[REDACTED:" in out
+    leftovers = [
+        secret[i : i + _WINDOW]
+        for i in range(max(1, len(secret) - _WINDOW + 1))
+        if secret[i : i + _WINDOW] in out
+    ]
+    assert leftovers == [], out
+
+
+@pytest.mark.parametrize("line", NEAR_MISSES, ids=[f"near-{i}" for i in range(len(NEAR_MISSES))])
+def test_near_miss_survives_unchanged(line: str) -> None:
+    assert Redactor().redact(line) == line
+
+
+def test_whole_corpus_as_one_text_keeps_near_misses_and_drops_secrets() -> None:
+    text = "\n".join([c["line"] for c in SECRETS] + NEAR_MISSES)
+    out = Redactor().redact(text)
+    assert all(c["secret"] not in out for c in SECRETS)
+    assert all(line in out for line in NEAR_MISSES)
+
+
+def test_redaction_is_idempotent_on_the_corpus() -> None:
+    text = "\n".join([c["line"] for c in SECRETS] + NEAR_MISSES)
+    once = Redactor().redact(text)
+    assert Redactor().redact(once) == once
