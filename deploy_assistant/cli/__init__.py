@@ -12,6 +12,7 @@ import sys
 
 import click
 
+from deploy_assistant.cli import check, demo, record, run, sim, snapshot, wait  # noqa: F401 - registers commands
 from deploy_assistant.cli.base import main_group
 
 

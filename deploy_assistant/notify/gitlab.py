@@ -154,10 +154,15 @@ class GitLabNotifier:
             return None
         return self.upsert_note(mr, body, marker, internal=internal)
 
-    def _upsert(self, mr: MergeRequestRef, body: str, marker: str, internal: bool) -> NotePost:
-        merge_request = self._gl.projects.get(mr.project, lazy=True).mergerequests.get(
-            mr.iid, lazy=True
-        )
+    def find_note_body(self, mr: MergeRequestRef, marker: str) -> str | None:
+        """The body of our note carrying `marker`, or None (e.g. to recover the Slack thread)."""
+        note = self._guarded(lambda: self._own_note(self._merge_request(mr), marker))
+        return str(note.attributes.get("body", "")) if note is not None else None
+
+    def _merge_request(self, mr: MergeRequestRef) -> Any:
+        return self._gl.projects.get(mr.project, lazy=True).mergerequests.get(mr.iid, lazy=True)
+
+    def _own_note(self, merge_request: Any, marker: str) -> Any | None:
         bot_id = self._bot_user_id()
         notes = merge_request.notes.list(
             iterator=True, sort="desc", order_by="updated_at", per_page=100, **self._retries
@@ -168,11 +173,16 @@ class GitLabNotifier:
             if attrs.get("system") or (bot_id is not None and author_id != bot_id):
                 continue
             if str(attrs.get("body", "")).split("\n", 1)[0].strip() == marker:
-                note.body = body
-                note.save(**self._retries)
-                return NotePost(
-                    mr=mr, note_id=int(note.id), created=False, url=_note_url(mr, note.id)
-                )
+                return note
+        return None
+
+    def _upsert(self, mr: MergeRequestRef, body: str, marker: str, internal: bool) -> NotePost:
+        merge_request = self._merge_request(mr)
+        note = self._own_note(merge_request, marker)
+        if note is not None:
+            note.body = body
+            note.save(**self._retries)
+            return NotePost(mr=mr, note_id=int(note.id), created=False, url=_note_url(mr, note.id))
         data: dict[str, Any] = {"body": body}
         if internal:
             data["internal"] = True
