@@ -1,0 +1,70 @@
+-- Rollouts, their analyses and their notifications (MySQL / MariaDB, InnoDB, utf8mb4).
+-- Binary collation: Kubernetes names are case-sensitive, and SQLite compares the same way.
+CREATE TABLE IF NOT EXISTS rollouts (
+  id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,
+  cluster VARCHAR(191) NOT NULL,
+  namespace VARCHAR(253) NOT NULL,
+  deployment VARCHAR(253) NOT NULL,
+  revision VARCHAR(32) NOT NULL,
+  uid VARCHAR(64) NULL,
+  template_hash VARCHAR(64) NULL,
+  status VARCHAR(16) NOT NULL,
+  rule VARCHAR(32) NULL,
+  message TEXT NOT NULL,
+  project VARCHAR(255) NULL,
+  commit_sha VARCHAR(64) NULL,
+  git_ref VARCHAR(255) NULL,
+  author VARCHAR(255) NULL,
+  pipeline_url TEXT NULL,
+  mr_url TEXT NULL,
+  mr_iid BIGINT NULL,
+  job_url TEXT NULL,
+  environment VARCHAR(255) NULL,
+  team VARCHAR(255) NULL,
+  slack_channel VARCHAR(255) NULL,
+  pipeline_owned BOOLEAN NOT NULL DEFAULT FALSE,
+  pipeline_seen_at DATETIME(6) NULL,
+  pipeline_verdict_at DATETIME(6) NULL,
+  started_at DATETIME(6) NULL,
+  finished_at DATETIME(6) NULL,
+  analysis_done BOOLEAN NOT NULL DEFAULT FALSE,
+  analysis_id BIGINT NULL,
+  analysis_attempts INT NOT NULL DEFAULT 0,
+  notified BOOLEAN NOT NULL DEFAULT FALSE,
+  claimed_by VARCHAR(128) NULL,
+  claim_expires_at DATETIME(6) NULL,
+  created_at DATETIME(6) NOT NULL,
+  updated_at DATETIME(6) NOT NULL,
+  version INT NOT NULL DEFAULT 0,
+  UNIQUE KEY uq_rollouts_revision (cluster, namespace, deployment, revision),
+  KEY ix_rollouts_work (status, analysis_done, notified)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+CREATE TABLE IF NOT EXISTS analyses (
+  id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,
+  rollout_id BIGINT NOT NULL,
+  analysis_json MEDIUMTEXT NOT NULL,
+  source VARCHAR(16) NOT NULL,
+  created_at DATETIME(6) NOT NULL,
+  UNIQUE KEY uq_analyses_rollout (rollout_id),
+  CONSTRAINT fk_analyses_rollout FOREIGN KEY (rollout_id) REFERENCES rollouts (id) ON DELETE CASCADE
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+CREATE TABLE IF NOT EXISTS notifications (
+  id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,
+  rollout_id BIGINT NOT NULL,
+  sink VARCHAR(16) NOT NULL,
+  ref VARCHAR(128) NULL,
+  channel VARCHAR(255) NULL,
+  attempts INT NOT NULL DEFAULT 0,
+  last_error TEXT NULL,
+  state VARCHAR(16) NOT NULL,
+  next_attempt_at DATETIME(6) NOT NULL,
+  claimed_by VARCHAR(128) NULL,
+  claim_expires_at DATETIME(6) NULL,
+  created_at DATETIME(6) NOT NULL,
+  updated_at DATETIME(6) NOT NULL,
+  version INT NOT NULL DEFAULT 0,
+  UNIQUE KEY uq_notifications_sink (rollout_id, sink),
+  CONSTRAINT fk_notifications_rollout FOREIGN KEY (rollout_id) REFERENCES rollouts (id) ON DELETE CASCADE
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
