@@ -39,17 +39,6 @@ class GitContext(Frozen):
     environment: str | None = None
 
 
-class DeploymentNotifyRequest(Frozen):
-    """Body of `POST /deployments` on the watcher's ingest API (seed §12.2)."""
-
-    cluster: str = Field(min_length=1, max_length=253)
-    namespace: str = Field(min_length=1, max_length=253)
-    deployment: str = Field(min_length=1, max_length=253)
-    git: GitContext
-    team: str | None = Field(default=None, max_length=253)
-    slack_channel: str | None = Field(default=None, max_length=253)
-
-
 # --- Rollout verdicts ---------------------------------------------------------------------------
 
 
@@ -68,6 +57,19 @@ class RolloutStatus(StrEnum):
     @property
     def is_final(self) -> bool:
         return self not in (RolloutStatus.PENDING, RolloutStatus.PROGRESSING)
+
+
+class DeploymentNotifyRequest(Frozen):
+    """Body of `POST /deployments` on the watcher's ingest API (seed §12.2)."""
+
+    cluster: str = Field(min_length=1, max_length=253)
+    namespace: str = Field(min_length=1, max_length=253)
+    deployment: str = Field(min_length=1, max_length=253)
+    git: GitContext
+    team: str | None = Field(default=None, max_length=253)
+    slack_channel: str | None = Field(default=None, max_length=253)
+    verdict: RolloutStatus | None = None
+    """Set when the pipeline reports the verdict it reached (it then owns the notification)."""
 
 
 class FailureRule(StrEnum):
