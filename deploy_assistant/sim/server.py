@@ -23,7 +23,15 @@ from urllib.parse import parse_qsl, urlsplit
 
 from deploy_assistant.clock import SystemClock
 from deploy_assistant.sim.logs import follow_log, read_log
-from deploy_assistant.sim.objects import ApiError, Obj
+from deploy_assistant.sim.objects import (
+    CLUSTER_SCOPED,
+    KINDS,
+    ApiError,
+    Obj,
+    api_group,
+    micro_timestamp_of,
+    not_found,
+)
 from deploy_assistant.sim.routes import (
     GO_FALSE,
     GO_TRUE,
@@ -33,7 +41,7 @@ from deploy_assistant.sim.routes import (
     int_param,
     route_of,
 )
-from deploy_assistant.sim.state import ClusterState
+from deploy_assistant.sim.state import ClusterState, HistoryEntry
 from deploy_assistant.sim.verbs import answer
 from deploy_assistant.sim.views import event_v1, status_body, validate_workload
 from deploy_assistant.sim.watch import (
@@ -43,22 +51,28 @@ from deploy_assistant.sim.watch import (
     Watcher,
 )
 
-# Names this module defined before routing, views and watches moved out stay importable here.
+# Names importable from here before routing, views and watches moved out stay importable.
 __all__ = [
+    "CLUSTER_SCOPED",
     "DEFAULT_WATCH_TIMEOUT_SECONDS",
     "FAILURE_REASONS",
     "GO_FALSE",
     "GO_TRUE",
+    "KINDS",
     "ROUTE",
     "WATCH_POLL_SECONDS",
     "ApiError",
     "ApiServer",
     "ClusterState",
+    "HistoryEntry",
     "Obj",
     "Request",
+    "api_group",
     "event_v1",
     "go_bool",
     "int_param",
+    "micro_timestamp_of",
+    "not_found",
     "route_of",
     "status_body",
     "validate_workload",

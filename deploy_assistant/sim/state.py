@@ -40,7 +40,7 @@ from deploy_assistant.sim.objects import (
     qualified_resource,
     timestamp,
 )
-from deploy_assistant.sim.rbac import DEFAULT_USER, VERBS, AccessRules, forbidden
+from deploy_assistant.sim.views import forbidden
 
 __all__ = [
     "CLUSTER_SCOPED",
@@ -72,6 +72,8 @@ __all__ = [
 ]
 
 DeletionHandler = Callable[[Obj], None]
+VERBS = {"get", "list", "watch", "create", "update", "patch", "delete", "log"}
+DEFAULT_USER = "system:serviceaccount:ci:deployer"
 TERMINAL_PHASES = ("Succeeded", "Failed")
 
 
@@ -102,7 +104,7 @@ class ClusterState(ObjectStore):
         self.user = DEFAULT_USER
         self.logs = PodLogs(clock)
         self._deletion_handlers: list[DeletionHandler] = []
-        self._access = AccessRules()
+        self._denied: set[tuple[str, str, str | None]] = set()
         self._events = EventRecorder(self)
         self.watch_epoch = 0
         self.failures_left = 0
@@ -123,13 +125,15 @@ class ClusterState(ObjectStore):
 
     def deny(self, verb: str, plural: str, namespace: str | None = None) -> None:
         """Forbid `verb` on `plural` (in `namespace`, or everywhere when None) for the API user."""
+        if verb not in VERBS:
+            raise ValueError(f"unknown verb {verb!r}; use one of {sorted(VERBS)}")
         with self.cond:
-            self._access.deny(verb, plural, namespace)
+            self._denied.add((verb, plural, namespace))
 
     def authorize(self, verb: str, plural: str, namespace: str | None, name: str = "") -> None:
         """Raise 403 Forbidden, worded like the API server, if `deny` forbade this request."""
         with self.cond:
-            denied = self._access.is_denied(verb, plural, namespace)
+            denied = {(verb, plural, namespace), (verb, plural, None)} & self._denied
         if denied:
             raise forbidden(self.user, verb, plural, namespace, name)
 
