@@ -28,6 +28,8 @@ class KubeSettings(BaseModel):
     poll_interval_seconds: float | None = None
     """Poll instead of watching (for networks that cut long watches, e.g. the GitLab agent)."""
     safety_get_seconds: float = 30.0
+    retry_budget_seconds: float = 120.0
+    """How long the API may stay unreachable before the verdict is UNKNOWN."""
     watch_timeout_seconds: float = 300.0
 
 

@@ -99,11 +99,24 @@ class KubeClient:
         return self._json(self.apps.read_namespaced_deployment, name, namespace)
 
     def list_deployments(
-        self, namespace: str | None = None, label_selector: str | None = None
+        self,
+        namespace: str | None = None,
+        label_selector: str | None = None,
+        field_selector: str | None = None,
     ) -> ObjectList:
         if namespace is None:
-            return self._list(self.apps.list_deployment_for_all_namespaces, None, label_selector)
-        return self._list(self.apps.list_namespaced_deployment, namespace, label_selector)
+            return self._list(
+                self.apps.list_deployment_for_all_namespaces,
+                None,
+                label_selector,
+                field_selector=field_selector,
+            )
+        return self._list(
+            self.apps.list_namespaced_deployment,
+            namespace,
+            label_selector,
+            field_selector=field_selector,
+        )
 
     def list_replicasets(self, namespace: str, label_selector: str | None = None) -> ObjectList:
         return self._list(self.apps.list_namespaced_replica_set, namespace, label_selector)
