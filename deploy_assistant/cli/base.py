@@ -9,6 +9,7 @@ from typing import ParamSpec
 import click
 
 from deploy_assistant import __version__
+from deploy_assistant.clock import Clock, SystemClock
 from deploy_assistant.errors import DeployAssistantError
 from deploy_assistant.models import RolloutStatus
 
@@ -51,3 +52,14 @@ def exit_code_for(status: RolloutStatus, *, fail_on_rollout_failure: bool = True
     if code == 1 and not fail_on_rollout_failure:
         return 3
     return code
+
+
+def injected_clock() -> Clock:
+    """The clock a caller put in the click context (`obj={"clock": …}`), else the system clock.
+
+    Tests and the demo run commands against the simulator's virtual clock this way.
+    """
+    ctx = click.get_current_context(silent=True)
+    obj = ctx.find_root().obj if ctx is not None else None
+    clock = obj.get("clock") if isinstance(obj, dict) else None
+    return clock if clock is not None else SystemClock()

@@ -8,14 +8,14 @@ from pathlib import Path
 import click
 from rich.console import Console
 
-from deploy_assistant.cli.base import exit_code_for, exits_cleanly, main_group
+from deploy_assistant.cli.base import exit_code_for, exits_cleanly, injected_clock, main_group
 from deploy_assistant.errors import ConfigError
 from deploy_assistant.models import RolloutStatus, Target, Verdict
 from deploy_assistant.notify.render import render_report_md, render_terminal
 from deploy_assistant.pipeline import Diagnosis, build_message, diagnose, wait_and_collect
 from deploy_assistant.settings import Settings, load_settings
 from deploy_assistant.snapshot import load_snapshot
-from deploy_assistant.wiring import build_clock, build_kube_client, kube_settings_with
+from deploy_assistant.wiring import build_kube_client, kube_settings_with
 
 
 @main_group.command()
@@ -63,7 +63,9 @@ def check(
     target = Target(namespace=namespace or settings.namespace or "default", deployment=deployment)
     client = build_kube_client(settings)
     try:
-        verdict, raw = wait_and_collect(client, [target], settings, build_clock(), wait=not no_wait)
+        verdict, raw = wait_and_collect(
+            client, [target], settings, injected_clock(), wait=not no_wait
+        )
     finally:
         client.close()
     if raw is None:

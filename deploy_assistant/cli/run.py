@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from deploy_assistant.cli.base import exit_code_for, exits_cleanly, main_group
+from deploy_assistant.cli.base import exit_code_for, exits_cleanly, injected_clock, main_group
 from deploy_assistant.cli.record import post_deployment_requests
 from deploy_assistant.clock import Clock
 from deploy_assistant.delivery import deliver
@@ -28,7 +28,7 @@ from deploy_assistant.notify.render import render_report_md, render_terminal
 from deploy_assistant.pipeline import Diagnosis, build_message, diagnose, wait_and_collect
 from deploy_assistant.reports import write_report_dir
 from deploy_assistant.settings import CiEnvironment, Settings, load_ci_environment, load_settings
-from deploy_assistant.wiring import build_clock, build_kube_client, kube_settings_with
+from deploy_assistant.wiring import build_kube_client, kube_settings_with
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +63,7 @@ def run(
         click.echo("Nothing to watch: no deployments named (DA_WORKLOADS is empty).", err=True)
         write_report_dir(settings.report_dir, Verdict(status=RolloutStatus.PAUSED), [])
         return 0
-    return run_job(settings, ci, targets, build_clock())
+    return run_job(settings, ci, targets, injected_clock())
 
 
 def run_job(settings: Settings, ci: CiEnvironment, targets: list[Target], clock: Clock) -> int:
@@ -89,6 +89,7 @@ def run_job(settings: Settings, ci: CiEnvironment, targets: list[Target], clock:
     )
     click.echo(render_terminal(message))
     links = deliver(message, settings, ci)
+    _record(settings, git, targets, clock, verdict)
     for error in links.errors:
         click.echo(f"warning: {error}", err=True)
     write_report_dir(
@@ -147,9 +148,16 @@ def _git_context(ci: CiEnvironment, settings: Settings) -> GitContext | None:
 
 
 def _record(
-    settings: Settings, git: GitContext | None, targets: list[Target], clock: Clock
+    settings: Settings,
+    git: GitContext | None,
+    targets: list[Target],
+    clock: Clock,
+    verdict: Verdict | None = None,
 ) -> None:
-    """Tell the watcher this pipeline owns the rollout; a failure here never fails the job."""
+    """Tell the watcher this pipeline owns the rollout (and, at the end, the verdict it reached).
+
+    A failure here never fails the job.
+    """
     if not settings.ingest.url or git is None:
         return
     token = settings.ingest.token.get_secret_value() if settings.ingest.token else None
@@ -160,6 +168,7 @@ def _record(
             deployment=t.deployment,
             git=git,
             slack_channel=settings.slack.channel,
+            verdict=verdict.status if verdict else None,
         )
         for t in targets
     ]
