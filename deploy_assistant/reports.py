@@ -1,11 +1,11 @@
 """The report directory a CI job leaves behind, whatever happened (gitlab-component spec §3.5).
 
-    snapshot.json.gz   the redacted RawContext (re-analyse it with `da-ci check --snapshot`)
-    analysis.json      verdict, classification, analysis, the context the analysis saw, usage
-    report.md          the full human report (linked from the MR widget via expose_as)
-    annotations.json   links shown on the job page (Slack thread, MR comment)
-    junit.xml          one test case per deployment; a failure carries the one-line cause
-    result.env         DA_RESULT and links for later jobs (dotenv: no secrets, no multi-line values)
+snapshot.json.gz   the redacted RawContext (re-analyse it with `da-ci check --snapshot`)
+analysis.json      verdict, classification, analysis, the context the analysis saw, usage
+report.md          the full human report (linked from the MR widget via expose_as)
+annotations.json   links shown on the job page (Slack thread, MR comment)
+junit.xml          one test case per deployment; a failure carries the one-line cause
+result.env         DA_RESULT and links for later jobs (dotenv: no secrets, no multi-line values)
 """
 
 from __future__ import annotations
@@ -91,7 +91,7 @@ def junit_xml(verdict: Verdict, targets: list[Target], diagnosis: Diagnosis | No
             failed_target is None or failed_target == target
         )
         if not is_failed:
-            cases.append(f"  <testcase classname=\"deploy-assistant\" name={name}/>")
+            cases.append(f'  <testcase classname="deploy-assistant" name={name}/>')
             continue
         failures += 1
         cause = diagnosis.analysis.summary if diagnosis else verdict.message
