@@ -88,7 +88,7 @@ class Redactor:
             if inner.startswith("[REDACTED"):
                 continue
             if pattern.kind == "credential" and not _looks_secret(
-                text[match.start() : start], inner, quote
+                text[match.start() : start], inner, quote, text[end : end + 2]
             ):
                 continue
             pieces += [text[position:start], quote, self.placeholder(pattern.kind, inner), quote]
@@ -197,15 +197,46 @@ def _env_lists(value: Any) -> Iterator[list[Any]]:
             yield from _env_lists(item)
 
 
-def _looks_secret(key_and_separator: str, value: str, quote: str) -> bool:
+PROSE_VALUES = frozenset(
+    {
+        "required",
+        "missing",
+        "invalid",
+        "expired",
+        "empty",
+        "none",
+        "null",
+        "unset",
+        "set",
+        "true",
+        "false",
+        "yes",
+        "no",
+        "ok",
+        "redacted",
+        "hidden",
+        "masked",
+        "changed",
+        "reset",
+    }
+)
+"""Words that follow `password:` in messages about a password, not in front of one."""
+
+
+def _looks_secret(key_and_separator: str, value: str, quote: str, after: str = "") -> bool:
     """For `key: value` / `key=value` matches: is the value a credential, not prose?
 
-    After a colon, an unquoted all-letter word (`token: signature has expired`) is prose.
+    After a colon, an unquoted all-letter word that a sentence goes on from
+    (`token: signature has expired`) or a status word (`password: required`) is prose; a lone
+    word ending the line or the field (`PASSWORD: correcthorse`) is a credential.
     """
     if is_placeholder(value):
         return False
+    if value.lower() in PROSE_VALUES:
+        return False
     separator_is_colon = "=" not in key_and_separator
-    return not (separator_is_colon and not quote and value.isalpha() and len(value) < 20)
+    sentence_goes_on = after[:1] == " " and after[1:2].strip() != ""
+    return not (separator_is_colon and not quote and value.isalpha() and sentence_goes_on)
 
 
 def redact_raw_context(raw: RawContext) -> RawContext:
