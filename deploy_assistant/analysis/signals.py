@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from deploy_assistant.models import FieldChange, KubeObject, LogEntry, RawContext
-
-REVISION = "deployment.kubernetes.io/revision"
+from deploy_assistant.workloads import is_ready, snapshot_new_replicaset
+from deploy_assistant.workloads import split_pods as split_by_replicaset
 
 
 @dataclass(frozen=True)
@@ -87,57 +87,20 @@ def _name(obj: KubeObject) -> str:
     return str(dig(obj, "metadata", "name") or "")
 
 
-def _revision(obj: KubeObject) -> int:
-    return as_int(dig(obj, "metadata", "annotations", REVISION)) or 0
-
-
 def new_replicaset(raw: RawContext) -> KubeObject | None:
-    """The Deployment's current ReplicaSet: the revision annotation first, else the newest."""
-    if not raw.replicasets:
-        return None
-    if raw.deployment is not None:
-        wanted = _revision(raw.deployment)
-        for rs in raw.replicasets:
-            if wanted and _revision(rs) == wanted:
-                return rs
-    ranked = sorted(
-        raw.replicasets,
-        key=lambda rs: (_revision(rs), str(dig(rs, "metadata", "creationTimestamp") or "")),
-    )
-    return ranked[-1]
-
-
-def _owned_by(pod: KubeObject, rs: KubeObject) -> bool | None:
-    """True/False when ownership is recorded, None when the pod says nothing about it."""
-    owners = dicts(dig(pod, "metadata", "ownerReferences"))
-    rs_uid, rs_name = dig(rs, "metadata", "uid"), _name(rs)
-    for ref in owners:
-        if ref.get("kind") == "ReplicaSet":
-            return bool((rs_uid and ref.get("uid") == rs_uid) or ref.get("name") == rs_name)
-    pod_hash = dig(pod, "metadata", "labels", "pod-template-hash")
-    rs_hash = dig(rs, "metadata", "labels", "pod-template-hash")
-    if pod_hash and rs_hash:
-        return bool(pod_hash == rs_hash)
-    return None
+    """The Deployment's current ReplicaSet (controller semantics, then the revision, then the
+    newest); None when the snapshot holds no ReplicaSet."""
+    return snapshot_new_replicaset(raw.deployment, raw.replicasets)
 
 
 def split_pods(raw: RawContext) -> tuple[tuple[KubeObject, ...], tuple[KubeObject, ...]]:
-    """(new pods, old pods). Without a ReplicaSet in the snapshot every pod counts as new."""
+    """(new pods, old pods). Without a ReplicaSet in the snapshot every pod counts as new, and so
+    does a pod that records neither an owner nor a hash."""
     rs = new_replicaset(raw)
     if rs is None:
         return raw.pods, ()
-    new: list[KubeObject] = []
-    old: list[KubeObject] = []
-    for pod in raw.pods:
-        (old if _owned_by(pod, rs) is False else new).append(pod)
+    new, old = split_by_replicaset(raw.pods, rs, unknown_are_new=True)
     return tuple(new), tuple(old)
-
-
-def _pod_ready(pod: KubeObject) -> bool:
-    for cond in dicts(dig(pod, "status", "conditions")):
-        if cond.get("type") == "Ready":
-            return bool(cond.get("status") == "True")
-    return False
 
 
 def _state(status: dict[str, Any], key: str) -> tuple[str, dict[str, Any]]:
@@ -229,7 +192,7 @@ def collect_facts(raw: RawContext) -> Facts:
         deployment=raw.target.deployment,
         new_rs=new_rs,
         pods=new,
-        old_ready_pods=sum(1 for p in old if _pod_ready(p)),
+        old_ready_pods=sum(1 for p in old if is_ready(p)),
         service_down=_service_down(raw.deployment),
         containers=container_facts(new),
         events=events,

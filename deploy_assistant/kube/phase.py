@@ -8,15 +8,13 @@ updated after our apply (T0), and a template or uid change means the rollout is 
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 from deploy_assistant.models import FailureRule, KubeObject, RolloutStatus
+from deploy_assistant.workloads import template_key as template_key
+from deploy_assistant.workloads import uid_of as uid_of
 
-HASH_LABEL = "pod-template-hash"
-REVISION_ANNOTATION = "deployment.kubernetes.io/revision"
 DEFAULT_PROGRESS_DEADLINE_SECONDS = 600.0
 
 
@@ -43,24 +41,6 @@ def parse_time(value: object) -> datetime | None:
 def at_or_after(stamp: datetime | None, t0: datetime) -> bool:
     """`stamp >= t0` at the API's one-second resolution (timestamps are truncated to seconds)."""
     return stamp is not None and stamp >= t0.replace(microsecond=0)
-
-
-def template_key(template: KubeObject | None) -> str:
-    """A canonical form of a pod template with the `pod-template-hash` label ignored."""
-    body: dict[str, Any] = json.loads(json.dumps(template or {}))
-    labels = (body.get("metadata") or {}).get("labels")
-    if isinstance(labels, dict):
-        labels.pop(HASH_LABEL, None)
-        if not labels:
-            body["metadata"].pop("labels")
-    if isinstance(body.get("metadata"), dict) and not body["metadata"]:
-        body.pop("metadata")
-    return json.dumps(body, sort_keys=True, separators=(",", ":"))
-
-
-def uid_of(obj: KubeObject | None) -> str | None:
-    uid = ((obj or {}).get("metadata") or {}).get("uid")
-    return str(uid) if uid else None
 
 
 def _int(value: object, default: int = 0) -> int:

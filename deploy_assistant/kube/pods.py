@@ -1,9 +1,8 @@
 """The new ReplicaSet, its pods, and the per-pod signals the early-failure policy reads.
 
-Pure functions over API JSON dicts. The new ReplicaSet is found the way the Deployment
-controller finds it (controller ownerReference + template equality ignoring
-`pod-template-hash`, oldest first), cross-checked with the revision annotation; the hash is
-read from the label and never recomputed, because `collisionCount` changes it.
+Pure functions over API JSON dicts. The new ReplicaSet and the new/old split come from
+`deploy_assistant.workloads` (controller semantics); this module wraps them with the revision
+cross-check the tracker must honour before deciding.
 """
 
 from __future__ import annotations
@@ -16,14 +15,7 @@ from deploy_assistant.kube.messages import (
     classify_config_error_message,
     classify_image_pull_message,
 )
-from deploy_assistant.kube.phase import (
-    HASH_LABEL,
-    REVISION_ANNOTATION,
-    at_or_after,
-    parse_time,
-    template_key,
-    uid_of,
-)
+from deploy_assistant.kube.phase import at_or_after, parse_time
 from deploy_assistant.models import (
     ContainerSignals,
     ImagePullClass,
@@ -31,8 +23,20 @@ from deploy_assistant.models import (
     PodFailureSignals,
     PodSignals,
 )
+from deploy_assistant.workloads import (
+    controller_uid,
+    is_pod_of,
+    revisions_agree,
+    template_hash,
+    uid_of,
+)
+from deploy_assistant.workloads import find_new_replicaset as find_owned_new_replicaset
+from deploy_assistant.workloads import split_pods as split_by_replicaset
 
 PULL_REASONS = frozenset({"ErrImagePull", "ImagePullBackOff"})
+
+# Kept under the name the tracker, observation and watcher modules import.
+controller_owner_uid = controller_uid
 
 
 @dataclass(frozen=True)
@@ -47,68 +51,30 @@ class NewReplicaSet:
         return uid_of(self.replicaset)
 
 
-def controller_owner_uid(obj: KubeObject) -> str | None:
-    for ref in (obj.get("metadata") or {}).get("ownerReferences") or []:
-        if isinstance(ref, dict) and ref.get("controller") is True:
-            return str(ref.get("uid") or "") or None
-    return None
-
-
-def _annotation(obj: KubeObject, key: str) -> str | None:
-    value = ((obj.get("metadata") or {}).get("annotations") or {}).get(key)
-    return str(value) if value is not None else None
-
-
 def find_new_replicaset(
     deployment: KubeObject, replicasets: Iterable[KubeObject]
 ) -> NewReplicaSet | None:
     """The new ReplicaSet (upstream `FindNewReplicaSet`), or None while it does not exist."""
-    dep_uid = uid_of(deployment)
-    want = template_key((deployment.get("spec") or {}).get("template"))
-    owned = [
-        rs
-        for rs in replicasets
-        if controller_owner_uid(rs) == dep_uid
-        and template_key((rs.get("spec") or {}).get("template")) == want
-    ]
-    if not owned:
+    rs = find_owned_new_replicaset(deployment, replicasets)
+    if rs is None:
         return None
-    owned.sort(
-        key=lambda rs: (
-            str((rs.get("metadata") or {}).get("creationTimestamp") or ""),
-            str((rs.get("metadata") or {}).get("name") or ""),
-        )
-    )
-    rs = owned[0]
-    labels = (rs.get("metadata") or {}).get("labels") or {}
-    rs_hash = labels.get(HASH_LABEL)
     return NewReplicaSet(
         replicaset=rs,
-        pod_template_hash=str(rs_hash) if rs_hash else None,
-        revision_matches=_annotation(rs, REVISION_ANNOTATION)
-        == _annotation(deployment, REVISION_ANNOTATION),
+        pod_template_hash=template_hash(rs),
+        revision_matches=revisions_agree(deployment, rs),
     )
 
 
 def is_new_pod(pod: KubeObject, new_rs: NewReplicaSet) -> bool:
-    """Owned by the new RS (controller uid) and carrying its `pod-template-hash`."""
-    labels = (pod.get("metadata") or {}).get("labels") or {}
-    return (
-        new_rs.uid is not None
-        and controller_owner_uid(pod) == new_rs.uid
-        and labels.get(HASH_LABEL) == new_rs.pod_template_hash
-    )
+    """Owned by the new RS (controller ownerReference) and carrying its `pod-template-hash`."""
+    return is_pod_of(pod, new_rs.replicaset) is True
 
 
 def split_pods(
     pods: Iterable[KubeObject], new_rs: NewReplicaSet | None
 ) -> tuple[list[KubeObject], list[KubeObject]]:
     """(new pods, old pods). Without a new RS every pod is old."""
-    new: list[KubeObject] = []
-    old: list[KubeObject] = []
-    for pod in pods:
-        (new if new_rs is not None and is_new_pod(pod, new_rs) else old).append(pod)
-    return new, old
+    return split_by_replicaset(pods, new_rs.replicaset if new_rs is not None else None)
 
 
 def container_key(pod_uid: str, name: str, *, init: bool) -> str:

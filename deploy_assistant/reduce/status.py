@@ -1,7 +1,7 @@
 """Status evidence: what the pods, events and Deployment say, summarised for the analysis.
 
-Also tells new pods from old ones: the new ReplicaSet carries the Deployment's revision
-annotation (this module reads objects only; it never talks to a cluster).
+Also tells new pods from old ones, with `deploy_assistant.workloads` (this module reads objects
+only; it never talks to a cluster).
 """
 
 from __future__ import annotations
@@ -16,6 +16,12 @@ from deploy_assistant.models import (
     KubeObject,
     PodSummary,
     RawContext,
+)
+from deploy_assistant.workloads import (
+    REVISION_ANNOTATION,
+    name_of,
+    snapshot_new_replicaset,
+    split_pods,
 )
 
 # Warning reasons whose message names the problem (scheduler, kubelet, controllers).
@@ -126,36 +132,15 @@ def pod_is_healthy(pod: KubeObject) -> bool:
 
 
 def new_pod_names(raw: RawContext) -> set[str] | None:
-    """Pods owned by the Deployment's current ReplicaSet; None when that cannot be told.
+    """Pods of the Deployment's current ReplicaSet; None when the snapshot has no ReplicaSet.
 
-    The new ReplicaSet carries the Deployment's `deployment.kubernetes.io/revision`; without a
-    Deployment, the ReplicaSet with the highest revision is taken.
+    Pods that record neither an owner nor a hash count as new (only known old pods are set aside).
     """
-    revision_of = {
-        str((rs.get("metadata") or {}).get("name")): _revision(rs) for rs in raw.replicasets
-    }
-    if not revision_of:
+    new_rs = snapshot_new_replicaset(raw.deployment, raw.replicasets)
+    if new_rs is None:
         return None
-    wanted = _revision(raw.deployment) if raw.deployment else None
-    if wanted is None or wanted not in revision_of.values():
-        wanted = max(revision_of.values(), key=lambda r: r if r is not None else -1)
-    new_sets = {name for name, rev in revision_of.items() if rev == wanted}
-    names = set()
-    for pod in raw.pods:
-        meta = pod.get("metadata") or {}
-        owners = {str(o.get("name")) for o in meta.get("ownerReferences") or []}
-        if owners & new_sets:
-            names.add(str(meta.get("name")))
-    return names
-
-
-def _revision(obj: KubeObject | None) -> int | None:
-    annotations = ((obj or {}).get("metadata") or {}).get("annotations") or {}
-    value = annotations.get(REVISION)
-    return int(value) if isinstance(value, str) and value.isdigit() else None
-
-
-REVISION = "deployment.kubernetes.io/revision"
+    new, _ = split_pods(raw.pods, new_rs, unknown_are_new=True)
+    return {name_of(pod) or "?" for pod in new}
 
 
 def pod_summaries(raw: RawContext) -> list[PodSummary]:
@@ -201,7 +186,7 @@ def deployment_summary(deployment: KubeObject | None) -> dict[str, Any]:
     pod_spec = (spec.get("template") or {}).get("spec") or {}
     return {
         "name": meta.get("name"),
-        "revision": (meta.get("annotations") or {}).get(REVISION),
+        "revision": (meta.get("annotations") or {}).get(REVISION_ANNOTATION),
         "replicas": {
             k: status.get(k)
             for k in (

@@ -18,41 +18,30 @@ Faults: `fail_next(429|500, times)` (429 carries `Retry-After: 0`), `delay_next(
 from __future__ import annotations
 
 import json
-import sys
-import threading
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
 from typing import Any
 from urllib.parse import unquote, urlsplit
+
+from tests.stubs.loopback import JsonHandler, LoopbackServer, LoopbackStub, RecordingState
+from tests.stubs.loopback import RecordedRequest as RecordedRequest
 
 NOTE_MAX_CHARS = 1_000_000
 BOT_USER = {"id": 900, "username": "project_42_bot", "name": "Deploy Assistant"}
 
 
-@dataclass
-class RecordedRequest:
-    method: str
-    path: str
-    headers: dict[str, str]
-    body: dict[str, Any]
-
-
-@dataclass
-class _State:
+@dataclass(kw_only=True)
+class _State(RecordingState):
     token: str
     job_token: str
     projects: dict[int, dict[str, Any]] = field(default_factory=dict)
     merge_requests: dict[tuple[int, int], dict[str, Any]] = field(default_factory=dict)
     notes: dict[tuple[int, int], list[dict[str, Any]]] = field(default_factory=dict)
     commit_mrs: dict[tuple[int, str], list[tuple[int, int]]] = field(default_factory=dict)
-    requests: list[RecordedRequest] = field(default_factory=list)
     violations: list[str] = field(default_factory=list)
     faults: list[tuple[int, float]] = field(default_factory=list)
     next_note_id: int = 1000
     clock: int = 0
-    lock: threading.Lock = field(default_factory=threading.Lock)
 
     def project(self, ref: str) -> dict[str, Any] | None:
         for project in self.projects.values():
@@ -61,35 +50,27 @@ class _State:
         return None
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True
-    server: _Server
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Silence the default stderr access log."""
+class _Handler(JsonHandler):
+    server: LoopbackServer[_State]
 
     def _handle(self) -> None:
         state = self.server.state
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length).decode() if length else ""
+        raw = self.read_body()
         body = json.loads(raw) if raw.startswith("{") else {}
         with state.lock:
-            state.requests.append(
-                RecordedRequest(self.command, self.path, dict(self.headers.items()), body)
-            )
+            state.record(self.command, self.path, dict(self.headers.items()), body)
             status, delay = state.faults.pop(0) if state.faults else (0, 0.0)
         if delay:
             time.sleep(delay)
         if status or self._denied():
             retry_after = {"Retry-After": "0"} if status == 429 else {}
-            self._send(status or 401, {"message": f"{status or 401} stub"}, retry_after)
+            self.send_json(status or 401, {"message": f"{status or 401} stub"}, retry_after)
             return
         # Split the still-encoded path first: a project path arrives as group%2Fproject.
         segments = [unquote(s) for s in urlsplit(self.path).path.split("/")[3:]]
         with state.lock:
             code, payload = _route(state, self.command, segments, body)
-        self._send(code, payload)
+        self.send_json(code, payload)
 
     do_GET = do_POST = do_PUT = _handle  # noqa: N815 - http.server dispatches on these names
 
@@ -99,16 +80,6 @@ class _Handler(BaseHTTPRequestHandler):
             return False
         job = self.headers.get("JOB-TOKEN")
         return not (job == state.job_token and self.command == "GET")
-
-    def _send(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
-        data = json.dumps(payload).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(data)
 
 
 def _route(state: _State, verb: str, seg: list[str], body: dict[str, Any]) -> tuple[int, Any]:
@@ -168,39 +139,25 @@ def _notes(
     return 200, match[0]
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    state: _State
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """A client that gave up (timeout) closes the socket; that is expected here."""
-        if not isinstance(sys.exc_info()[1], ConnectionError):
-            super().handle_error(request, client_address)
-
-
-class GitLabStub:
+class GitLabStub(LoopbackStub[_State]):
     """The stub server; use as a context manager. `url` is the base URL for gitlab.Gitlab."""
 
     def __init__(self, token: str = "glpat-test", job_token: str = "job-token-test") -> None:
         self.token = token
         self.job_token = job_token
-        self._server = _Server(("127.0.0.1", 0), _Handler)
-        self._server.state = _State(token=token, job_token=job_token)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
+        super().__init__(_Handler, _State(token=token, job_token=job_token))
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        return self.origin
 
     @property
     def requests(self) -> list[RecordedRequest]:
-        return list(self._server.state.requests)
+        return list(self.state.requests)
 
     @property
     def violations(self) -> list[str]:
-        return list(self._server.state.violations)
+        return list(self.state.violations)
 
     def add_project(self, path: str, project_id: int = 42) -> dict[str, Any]:
         project = {
@@ -209,11 +166,11 @@ class GitLabStub:
             "web_url": f"{self.url}/{path}",
             "default_branch": "main",
         }
-        self._server.state.projects[project_id] = project
+        self.state.projects[project_id] = project
         return project
 
     def _pid(self, path: str) -> int:
-        project = self._server.state.project(path)
+        project = self.state.project(path)
         assert project is not None, f"add_project({path!r}) first"
         return int(project["id"])
 
@@ -240,10 +197,10 @@ class GitLabStub:
         }
         mr.update(fields)
         shas = {mr["sha"], mr["merge_commit_sha"], mr["squash_commit_sha"], *commits} - {None}
-        with self._server.state.lock:
-            self._server.state.merge_requests[(pid, iid)] = mr
+        with self.state.lock:
+            self.state.merge_requests[(pid, iid)] = mr
             for sha in shas:
-                self._server.state.commit_mrs.setdefault((pid, str(sha)), []).append((pid, iid))
+                self.state.commit_mrs.setdefault((pid, str(sha)), []).append((pid, iid))
         return mr
 
     def add_note(self, path: str, iid: int, body: str, author_id: int = 7) -> dict[str, Any]:
@@ -257,44 +214,25 @@ class GitLabStub:
             "created_at": stamp,
             "updated_at": stamp,
         }
-        with self._server.state.lock:
-            self._server.state.notes.setdefault((self._pid(path), iid), []).append(note)
+        with self.state.lock:
+            self.state.notes.setdefault((self._pid(path), iid), []).append(note)
         return note
 
     def notes(self, path: str, iid: int) -> list[dict[str, Any]]:
         """The notes of one MR, in creation order."""
-        return list(self._server.state.notes.get((self._pid(path), iid), []))
+        return list(self.state.notes.get((self._pid(path), iid), []))
 
     @property
     def all_notes(self) -> list[dict[str, Any]]:
         """Every note on every MR, in creation order per MR."""
-        return [n for notes in self._server.state.notes.values() for n in notes]
+        return [n for notes in self.state.notes.values() for n in notes]
 
     def fail_next(self, status: int, times: int = 1) -> None:
         """Answer the next `times` requests with HTTP `status` (429 sends Retry-After: 0)."""
-        with self._server.state.lock:
-            self._server.state.faults.extend((status, 0.0) for _ in range(times))
+        with self.state.lock:
+            self.state.faults.extend((status, 0.0) for _ in range(times))
 
     def delay_next(self, seconds: float, times: int = 1) -> None:
         """Sleep `seconds` before answering the next `times` requests (to exceed a timeout)."""
-        with self._server.state.lock:
-            self._server.state.faults.extend((0, seconds) for _ in range(times))
-
-    def start(self) -> GitLabStub:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-    def __enter__(self) -> GitLabStub:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
+        with self.state.lock:
+            self.state.faults.extend((0, seconds) for _ in range(times))

@@ -11,88 +11,40 @@ method, path, headers and JSON body of every request.
 from __future__ import annotations
 
 import json
-import threading
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
-from typing import Any
+from dataclasses import dataclass
+
+from tests.stubs.loopback import JsonHandler, LoopbackServer, LoopbackStub, RecordingState
+from tests.stubs.loopback import RecordedRequest as RecordedRequest
 
 
-@dataclass
-class RecordedRequest:
-    method: str
-    path: str
-    headers: dict[str, str]
-    body: Any
-
-
-@dataclass
-class _State:
+@dataclass(kw_only=True)
+class _State(RecordingState):
     statuses: list[int]
-    requests: list[RecordedRequest] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True
-    server: _Server
+class _Handler(JsonHandler):
+    server: LoopbackServer[_State]
 
-    def log_message(self, format: str, *args: Any) -> None:
-        """Silence the default stderr access log."""
-
-    def do_POST(self) -> None:
+    def do_POST(self) -> None:  # noqa: N802 - http.server dispatches on this name
         state = self.server.state
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length).decode() if length else ""
+        raw = self.read_body()
         with state.lock:
-            state.requests.append(
-                RecordedRequest(
-                    "POST", self.path, dict(self.headers.items()), json.loads(raw or "null")
-                )
-            )
+            state.record("POST", self.path, dict(self.headers.items()), json.loads(raw or "null"))
             status = state.statuses.pop(0) if len(state.statuses) > 1 else state.statuses[0]
         payload = {"ok": True} if status < 300 else {"detail": f"stub answered {status}"}
-        data = json.dumps(payload).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        self.send_json(status, payload)
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    state: _State
-
-
-class IngestStub:
+class IngestStub(LoopbackStub[_State]):
     """The stub server; use as a context manager. `url` is the ingest base URL."""
 
     def __init__(self, statuses: list[int] | None = None) -> None:
-        self._server = _Server(("127.0.0.1", 0), _Handler)
-        self._server.state = _State(statuses=list(statuses or [200]))
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
+        super().__init__(_Handler, _State(statuses=list(statuses or [200])))
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        return self.origin
 
     @property
     def requests(self) -> list[RecordedRequest]:
-        return list(self._server.state.requests)
-
-    def __enter__(self) -> IngestStub:
-        self._thread.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        return list(self.state.requests)

@@ -13,8 +13,9 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from tests.stubs.loopback import JsonHandler, LoopbackServer, LoopbackStub
 
 
 @dataclass(frozen=True)
@@ -69,22 +70,36 @@ def error(status: int, message: str) -> StubReply:
     return StubReply(status=status, body={"error": {"message": message, "type": "stub_error"}})
 
 
-class OpenAIStub:
+class _Handler(JsonHandler):
+    # One request per connection: a held reply must not leave a socket the client reuses.
+    protocol_version = "HTTP/1.0"
+    server: LoopbackServer[OpenAIStub]
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server dispatches on this name
+        self.send_json(200, {"object": "list", "data": [{"id": "stub-model"}]})
+
+    def do_POST(self) -> None:  # noqa: N802 - http.server dispatches on this name
+        stub = self.server.state
+        reply = stub.next_reply(json.loads(self.read_body() or "{}"))
+        if reply.hold:
+            stub.stopping.wait()
+            return
+        self.send_json(reply.status, reply.body)
+
+
+class OpenAIStub(LoopbackStub["OpenAIStub"]):
+    """The stub is its own server state, so tests can re-script `replies` between calls."""
+
     def __init__(self, replies: list[StubReply] | None = None) -> None:
         self.replies: list[StubReply] = list(replies or [])
         self.requests: list[dict[str, Any]] = []
+        self.stopping = threading.Event()
         self._lock = threading.Lock()
-        self._stopping = threading.Event()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
+        super().__init__(_Handler, self)
 
     @property
     def base_url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}/v1"
+        return f"{self.origin}/v1"
 
     def next_reply(self, request: dict[str, Any]) -> StubReply:
         with self._lock:
@@ -93,43 +108,9 @@ class OpenAIStub:
                 return self.replies.pop(0)
             return self.replies[0] if self.replies else error(500, "no reply scripted")
 
-    def _handler(self) -> type[BaseHTTPRequestHandler]:
-        stub = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, format: str, *args: Any) -> None:
-                return
-
-            def _send(self, status: int, body: dict[str, Any] | str) -> None:
-                data = (body if isinstance(body, str) else json.dumps(body)).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def do_GET(self) -> None:
-                self._send(200, {"object": "list", "data": [{"id": "stub-model"}]})
-
-            def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                request = json.loads(self.rfile.read(length) or b"{}")
-                reply = stub.next_reply(request)
-                if reply.hold:
-                    stub._stopping.wait()
-                    return
-                self._send(reply.status, reply.body)
-
-        return Handler
-
-    def start(self) -> OpenAIStub:
-        self._thread.start()
-        return self
-
     def stop(self) -> None:
-        self._stopping.set()
-        self._server.shutdown()
-        self._server.server_close()
+        self.stopping.set()
+        super().stop()
 
 
 @contextmanager

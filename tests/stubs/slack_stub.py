@@ -15,26 +15,17 @@ text, 150 per header, required `text`) and a violation answers `invalid_blocks` 
 from __future__ import annotations
 
 import json
-import sys
-import threading
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
+
+from tests.stubs.loopback import JsonHandler, LoopbackServer, LoopbackStub, RecordingState
+from tests.stubs.loopback import RecordedRequest as RecordedRequest
 
 MAX_BLOCKS = 50
 SECTION_MAX_CHARS = 3000
 HEADER_MAX_CHARS = 150
-
-
-@dataclass
-class RecordedRequest:
-    method: str
-    path: str
-    headers: dict[str, str]
-    body: dict[str, Any]
 
 
 @dataclass
@@ -43,11 +34,10 @@ class _Fault:
     delay_seconds: float = 0.0
 
 
-@dataclass
-class _State:
+@dataclass(kw_only=True)
+class _State(RecordingState):
     token: str
     channels: dict[str, str]
-    requests: list[RecordedRequest] = field(default_factory=list)
     messages: dict[str, dict[str, Any]] = field(default_factory=dict)
     posted: list[dict[str, Any]] = field(default_factory=list)
     updates: list[dict[str, Any]] = field(default_factory=list)
@@ -55,7 +45,6 @@ class _State:
     faults: list[_Fault] = field(default_factory=list)
     non_members: set[str] = field(default_factory=set)
     next_ts: int = 1_700_000_000_000_100
-    lock: threading.Lock = field(default_factory=threading.Lock)
 
 
 def limit_violations(payload: dict[str, Any]) -> list[str]:
@@ -80,23 +69,17 @@ def limit_violations(payload: dict[str, Any]) -> list[str]:
     return problems
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True
-    server: _Server
+class _Handler(JsonHandler):
+    server: LoopbackServer[_State]
 
-    def log_message(self, format: str, *args: Any) -> None:
-        """Silence the default stderr access log."""
-
-    def do_GET(self) -> None:
+    def do_GET(self) -> None:  # noqa: N802 - http.server dispatches on this name
         self._handle()
 
-    def do_POST(self) -> None:
+    def do_POST(self) -> None:  # noqa: N802 - http.server dispatches on this name
         self._handle()
 
     def _body(self) -> dict[str, Any]:
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length).decode() if length else ""
+        raw = self.read_body()
         query = dict(parse_qsl(urlsplit(self.path).query))
         if raw and "json" in (self.headers.get("Content-Type") or ""):
             return {**query, **json.loads(raw)}
@@ -107,9 +90,7 @@ class _Handler(BaseHTTPRequestHandler):
         body = self._body()
         method = urlsplit(self.path).path.rsplit("/", 1)[-1]
         with state.lock:
-            state.requests.append(
-                RecordedRequest(self.command, self.path, dict(self.headers.items()), body)
-            )
+            state.record(self.command, self.path, dict(self.headers.items()), body)
             fault = state.faults.pop(0) if state.faults else None
         if fault is not None and fault.delay_seconds:
             time.sleep(fault.delay_seconds)
@@ -165,92 +146,54 @@ class _Handler(BaseHTTPRequestHandler):
     def _send(
         self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None
     ) -> None:
-        data = json.dumps(payload).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json; charset=utf-8")
-        self.send_header("Content-Length", str(len(data)))
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(data)
+        self.send_json(status, payload, headers, content_type="application/json; charset=utf-8")
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    state: _State
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """A client that gave up (timeout) closes the socket; that is expected here."""
-        if not isinstance(sys.exc_info()[1], ConnectionError):
-            super().handle_error(request, client_address)
-
-
-class SlackStub:
+class SlackStub(LoopbackStub[_State]):
     """The stub server; use as a context manager. `url` is the base URL for WebClient."""
 
     def __init__(self, token: str = "xoxb-test", channels: dict[str, str] | None = None) -> None:
         self.token = token
-        self._server = _Server(("127.0.0.1", 0), _Handler)
-        self._server.state = _State(token=token, channels=channels or {"C0DEPLOY": "deploys"})
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        super().__init__(
+            _Handler, _State(token=token, channels=channels or {"C0DEPLOY": "deploys"})
         )
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}/api/"
+        return f"{self.origin}/api/"
 
     @property
     def requests(self) -> list[RecordedRequest]:
-        return list(self._server.state.requests)
+        return list(self.state.requests)
 
     @property
     def posted_messages(self) -> list[dict[str, Any]]:
         """Every accepted chat.postMessage payload (parents and thread replies), in order."""
-        return list(self._server.state.posted)
+        return list(self.state.posted)
 
     @property
     def updates(self) -> list[dict[str, Any]]:
-        return list(self._server.state.updates)
+        return list(self.state.updates)
 
     @property
     def messages(self) -> dict[str, dict[str, Any]]:
         """Current state of every message by ts (updates applied)."""
-        return dict(self._server.state.messages)
+        return dict(self.state.messages)
 
     @property
     def violations(self) -> list[str]:
-        return list(self._server.state.violations)
+        return list(self.state.violations)
 
     def fail_next(self, status: int, times: int = 1) -> None:
         """Answer the next `times` requests with HTTP `status` (429 sends Retry-After: 0)."""
-        with self._server.state.lock:
-            self._server.state.faults.extend(_Fault(status=status) for _ in range(times))
+        with self.state.lock:
+            self.state.faults.extend(_Fault(status=status) for _ in range(times))
 
     def delay_next(self, seconds: float, times: int = 1) -> None:
         """Sleep `seconds` before answering the next `times` requests (to exceed a timeout)."""
-        with self._server.state.lock:
-            self._server.state.faults.extend(_Fault(delay_seconds=seconds) for _ in range(times))
+        with self.state.lock:
+            self.state.faults.extend(_Fault(delay_seconds=seconds) for _ in range(times))
 
     def not_member(self, channel: str) -> None:
         """Answer `not_in_channel` for posts to `channel`."""
-        self._server.state.non_members.add(channel)
-
-    def start(self) -> SlackStub:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-    def __enter__(self) -> SlackStub:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
+        self.state.non_members.add(channel)
