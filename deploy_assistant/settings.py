@@ -124,7 +124,6 @@ class IngestSettings(BaseModel):
 
 
 class WatcherSettings(BaseModel):
-    cluster: str = "default"
     namespaces: list[str] = Field(default_factory=list)
     exclude_namespaces: list[str] = Field(default_factory=lambda: ["kube-system"])
     label_selector: str | None = None

@@ -118,6 +118,12 @@ class KubeClient:
             field_selector=field_selector,
         )
 
+    def list_objects(
+        self, kind: str, namespace: str | None, label_selector: str | None = None
+    ) -> ObjectList:
+        """A LIST of one of the watchable kinds (see `watch`), namespaced or cluster-wide."""
+        return self._list(self._list_func(kind, namespace), namespace, label_selector)
+
     def list_replicasets(self, namespace: str, label_selector: str | None = None) -> ObjectList:
         return self._list(self.apps.list_namespaced_replica_set, namespace, label_selector)
 

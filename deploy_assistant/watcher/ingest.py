@@ -1,6 +1,7 @@
 """The watcher's ingest API (seed §12): pipelines report deployments; probes and scrapes.
 
-    POST /deployments   DeploymentNotifyRequest, `Authorization: Bearer <token>` → 200 JSON
+    POST /deployments   DeploymentNotifyRequest, `Authorization: Bearer <token>` → 200 JSON;
+                        a body with `verdict` marks the rollout as notified by its pipeline
     GET  /healthz       the process answers
     GET  /readyz        the database answers (503 when not)
     GET  /metrics       Prometheus text format
@@ -226,7 +227,11 @@ class _IngestHandler(BaseHTTPRequestHandler):
         if content_type != "application/json":
             raise RequestError(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, "send application/json")
         request = validated_request(self._body())
-        row = record_pipeline_report(self.api.repo, request, self.api.clock.now())
+        now = self.api.clock.now()
+        row = record_pipeline_report(self.api.repo, request, now)
+        if request.verdict is not None:
+            # The pipeline reached its own verdict, so it posts its own message.
+            self.api.repo.record_pipeline_verdict(row.id, now)
         payload = {"ok": True, "rollout_id": row.id, "status": row.status.value}
         self._send_json(HTTPStatus.OK, payload | {"linked": not row.is_placeholder})
 
