@@ -21,6 +21,8 @@ from deploy_assistant.snapshot import write_snapshot
 
 from .pipeline import Diagnosis
 
+XML_INVALID = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
 RESULTS = {
     RolloutStatus.SUCCEEDED: "healthy",
     RolloutStatus.FAILED: "failed",
@@ -94,8 +96,8 @@ def junit_xml(verdict: Verdict, targets: list[Target], diagnosis: Diagnosis | No
             cases.append(f'  <testcase classname="deploy-assistant" name={name}/>')
             continue
         failures += 1
-        cause = diagnosis.analysis.summary if diagnosis else verdict.message
-        detail = diagnosis.analysis.likely_cause if diagnosis else verdict.message
+        cause = _xml_safe(diagnosis.analysis.summary if diagnosis else verdict.message)
+        detail = _xml_safe(diagnosis.analysis.likely_cause if diagnosis else verdict.message)
         cases.append(
             f'  <testcase classname="deploy-assistant" name={name}>\n'
             f"    <failure message={quoteattr(_one_line(cause))}>{escape(detail)}</failure>\n"
@@ -130,6 +132,11 @@ def _dotenv(verdict: Verdict, links: PostedLinks) -> str:
 def _dotenv_value(value: str) -> str:
     """dotenv values may not hold spaces, quotes or new lines."""
     return re.sub(r"[\s\"'`]", "", value)[:1024]
+
+
+def _xml_safe(text: str) -> str:
+    """XML 1.0 forbids most control characters (ANSI-coloured logs are full of ESC)."""
+    return XML_INVALID.sub("", text)
 
 
 def _one_line(text: str) -> str:

@@ -13,9 +13,12 @@ from pathlib import Path
 from typing import Any, Literal
 
 import platformdirs
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, ValidationError
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings.exceptions import SettingsError
+
+from deploy_assistant.errors import ConfigError
 
 
 class KubeSettings(BaseModel):
@@ -246,7 +249,10 @@ def load_settings() -> Settings:
         overrides["url"] = env["DA_INGEST_URL"]
     if env.get("DA_INGEST_TOKEN") and not env.get("DA_INGEST__TOKEN"):
         overrides["token"] = SecretStr(env["DA_INGEST_TOKEN"])
-    settings = Settings()
+    try:
+        settings = Settings()
+    except (ValidationError, SettingsError) as exc:
+        raise ConfigError(_settings_problem(exc)) from None
     if overrides:
         ingest = settings.ingest.model_copy(update=overrides)
         settings = settings.model_copy(update={"ingest": ingest})
@@ -255,3 +261,12 @@ def load_settings() -> Settings:
 
 def load_ci_environment() -> CiEnvironment:
     return CiEnvironment()
+
+
+def _settings_problem(exc: ValidationError | SettingsError) -> str:
+    """One sentence naming the variable, never its value (it may be a secret)."""
+    if isinstance(exc, ValidationError) and exc.errors():
+        first = exc.errors()[0]
+        name = "DA_" + "__".join(str(part) for part in first["loc"]).upper()
+        return f"{name} is not valid: {first['msg']}."
+    return f"A DA_ setting could not be read: {str(exc).splitlines()[0]}."

@@ -19,6 +19,8 @@ from deploy_assistant.cli.base import main_group
 def main() -> None:
     """Console entry point: run the group, turning every escape into a documented exit code."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    # urllib3 logs every connection retry; the one sentence we print says it better.
+    logging.getLogger("urllib3").setLevel(logging.ERROR)
     try:
         code = main_group.main(standalone_mode=False)
     except click.exceptions.Abort:

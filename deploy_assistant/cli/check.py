@@ -71,7 +71,7 @@ def check(
     if raw is None:
         return show(None, verdict, target, settings, output)
     diagnosis = diagnose(raw, settings)
-    return show(diagnosis, verdict, target, settings, output)
+    return show(diagnosis, diagnosis.verdict, target, settings, output)
 
 
 def show(

@@ -18,6 +18,7 @@ from rich.panel import Panel
 from deploy_assistant.cli.base import exit_code_for, exits_cleanly, main_group
 from deploy_assistant.cli.sim import scenario_named
 from deploy_assistant.cli.wait import ProgressView, verdict_line
+from deploy_assistant.errors import ConfigError
 from deploy_assistant.kube.client import KubeClient
 from deploy_assistant.models import Target
 from deploy_assistant.notify.render import (
@@ -46,6 +47,8 @@ from deploy_assistant.sim import Simulator
 def demo(scenario: str, speed: float, output_dir: Path) -> int:
     """Run SCENARIO (see `da-ci sim list`) on the in-process simulator, end to end."""
     chosen = scenario_named(scenario)
+    if output_dir.exists() and not output_dir.is_dir():
+        raise ConfigError(f"--output-dir {output_dir} exists and is not a directory.")
     out = Console(highlight=False)
     out.print(Panel(chosen.description.strip(), title=f"scenario {chosen.name}", expand=False))
     targets = [Target(namespace=ns, deployment=name) for ns, name in chosen.targets]

@@ -13,7 +13,6 @@ import click
 from deploy_assistant.cli.base import exits_cleanly, main_group
 from deploy_assistant.errors import ConfigError
 from deploy_assistant.sim import Scenario, Simulator, list_scenarios, load_scenario
-from deploy_assistant.sim.server import ApiServer
 
 
 @main_group.group()
@@ -42,8 +41,10 @@ def list_command() -> None:
 def serve(name: str, host: str, port: int, speed: float) -> int:
     """Serve a scenario's cluster on HOST:PORT until interrupted."""
     scenario = scenario_named(name)
-    simulator = Simulator(scenario, speed=speed, port=port)
-    simulator.server = ApiServer(simulator.state, host=host, port=port, watch_time_scale=speed)
+    try:
+        simulator = Simulator(scenario, speed=speed, port=port, host=host)
+    except OSError as exc:
+        raise ConfigError(f"Cannot listen on {host}:{port}: {exc.strerror}.") from exc
     with simulator:
         click.echo(f"Simulating {scenario.name!r} at {simulator.url} (speed {speed:g}x).", err=True)
         for namespace, deployment in scenario.targets:

@@ -23,6 +23,7 @@ from deploy_assistant.kube.client import KubeClient
 from deploy_assistant.kube.tracker import RolloutProgress
 from deploy_assistant.kube.wait import RolloutOutcome, wait_for_rollouts
 from deploy_assistant.models import PodSignals, RolloutStatus, Target, Verdict
+from deploy_assistant.reduce.redact import redact_text
 from deploy_assistant.settings import load_settings
 
 EXIT_CODES = {
@@ -39,7 +40,7 @@ def verdict_line(verdict: Verdict) -> str:
     """`FAILED CRASH_LOOP shop/web: 3 of 3 new pods keep crashing: …`"""
     head = verdict.status.value + (f" {verdict.rule.value}" if verdict.rule else "")
     where = f" {verdict.target.namespace}/{verdict.target.deployment}" if verdict.target else ""
-    return f"{head}{where}: {verdict.message}"
+    return f"{head}{where}: {redact_text(verdict.message)}"
 
 
 def pod_state(pod: PodSignals) -> str:
@@ -70,7 +71,7 @@ def progress_table(progress: Sequence[RolloutProgress]) -> Table:
             for a in item.arming
         )
         notes = "; ".join(item.notes)
-        status = item.message + (f" [{notes}]" if notes else "")
+        status = redact_text(item.message + (f" [{notes}]" if notes else ""))
         table.add_row(
             f"{item.target.namespace}/{item.target.deployment}", pods or "-", arming or "-", status
         )
@@ -80,11 +81,16 @@ def progress_table(progress: Sequence[RolloutProgress]) -> Table:
 def outcome_json(outcome: RolloutOutcome) -> str:
     return json.dumps(
         {
-            "verdict": outcome.verdict.model_dump(mode="json"),
-            "targets": [v.model_dump(mode="json") for v in outcome.verdicts],
+            "verdict": _redacted(outcome.verdict).model_dump(mode="json"),
+            "targets": [_redacted(v).model_dump(mode="json") for v in outcome.verdicts],
         },
         indent=2,
     )
+
+
+def _redacted(verdict: Verdict) -> Verdict:
+    """Verdict messages quote pod state (termination messages, admission denials)."""
+    return verdict.model_copy(update={"message": redact_text(verdict.message)})
 
 
 class ProgressView:
@@ -113,7 +119,8 @@ class ProgressView:
             name = f"{item.target.namespace}/{item.target.deployment}"
             pods = " ".join(f"{p.name}={pod_state(p)}" for p in item.new_pods[:6])
             arming = " ".join(f"arming:{a.hit.rule.value}" for a in item.arming)
-            line = " ".join(part for part in (item.message, pods, arming, *item.notes) if part)
+            parts = (item.message, pods, arming, *item.notes)
+            line = redact_text(" ".join(part for part in parts if part))
             if self.last.get(name) != line:
                 self.last[name] = line
                 self.console.print(f"{name}: {line}", markup=False, highlight=False, soft_wrap=True)

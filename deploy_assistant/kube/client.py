@@ -37,6 +37,10 @@ class KubeApiError(ClusterUnavailable):
         self.status = status
 
 
+class NotKubernetesError(ClusterUnavailable):
+    """Something answered, but not a Kubernetes API (a login page, a proxy's HTML error)."""
+
+
 @dataclass(frozen=True)
 class WatchEvent:
     type: str
@@ -261,11 +265,12 @@ class KubeClient:
         try:
             body = json.loads(resp.data or b"{}")
         except json.JSONDecodeError as exc:
-            raise ClusterUnavailable(
-                "The Kubernetes API answered with something not JSON."
+            host = self.api_client.configuration.host
+            raise NotKubernetesError(
+                f"{host} answered with something that is not JSON; is it a Kubernetes API?"
             ) from exc
         if not isinstance(body, dict):
-            raise ClusterUnavailable("The Kubernetes API answered with an unexpected shape.")
+            raise NotKubernetesError("The Kubernetes API answered with an unexpected shape.")
         return body
 
     def _call(self, func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from deploy_assistant.clock import Clock
 from deploy_assistant.errors import ClusterUnavailable, ConfigError
-from deploy_assistant.kube.client import KubeApiError, KubeClient
+from deploy_assistant.kube.client import KubeApiError, KubeClient, NotKubernetesError
 from deploy_assistant.kube.policy import aggregate_verdicts
 from deploy_assistant.kube.rollout_cache import RolloutCache, label_selector_of
 from deploy_assistant.kube.streams import Backoff, StreamMessage, WatchStream, forbidden_error
@@ -88,6 +88,8 @@ def read_applied(
             if exc.status in (401, 403):
                 raise forbidden_error(exc, "get", "deployments", target.namespace) from exc
             failure: ClusterUnavailable = exc
+        except NotKubernetesError as exc:
+            raise ConfigError(str(exc)) from exc
         except ClusterUnavailable as exc:
             failure = exc
         if clock.monotonic() - started > retry_budget_seconds:
@@ -110,7 +112,8 @@ def wait_for_rollouts(
     if timeout_seconds is not None:
         policy = policy.model_copy(update={"timeout_seconds": timeout_seconds})
     kube = kube or KubeSettings()
-    caches = start_caches(client, targets, policy, clock, kube.retry_budget_seconds)
+    budget_seconds = min(kube.retry_budget_seconds, policy.timeout_seconds)
+    caches = start_caches(client, targets, policy, clock, budget_seconds)
     if caches is None:
         return _unknown(targets, client, clock, "the Kubernetes API stayed unreachable")
     loop = RolloutLoop(client, caches, policy, kube, clock, on_progress)

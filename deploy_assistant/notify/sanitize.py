@@ -28,6 +28,7 @@ _TERMINAL_CONTROL = re.compile(
     r"|\x1b[@-_]|[\x00-\x08\x0b-\x1f\x7f]"
 )
 _SAFE_URL = re.compile(r"^https?://[^\s<>|]+$")
+_MARKDOWN_LINK = re.compile(r"[\[\]()!]")
 
 
 def _escape_html(text: str) -> str:
@@ -39,12 +40,12 @@ def _escape_html(text: str) -> str:
 
 def slack_escape(text: str) -> str:
     """Untrusted text made safe for mrkdwn: no links, no special mentions, no broadcast words."""
-    return _SLACK_BROADCAST.sub("@" + ZERO_WIDTH_SPACE, _escape_html(text))
+    return _SLACK_BROADCAST.sub("@" + ZERO_WIDTH_SPACE, _escape_html(terminal_text(text)))
 
 
 def slack_plain(text: str) -> str:
     """Untrusted text for a `plain_text` object (headers): never parsed, only broadcasts broken."""
-    return _SLACK_BROADCAST.sub("@" + ZERO_WIDTH_SPACE, " ".join(text.split()))
+    return _SLACK_BROADCAST.sub("@" + ZERO_WIDTH_SPACE, " ".join(terminal_text(text).split()))
 
 
 def slack_code(text: str) -> str:
@@ -87,8 +88,11 @@ def slack_link(url: str | None, label: str) -> str:
 
 
 def gitlab_text(text: str) -> str:
-    """Untrusted prose for a GitLab note: no HTML, no quick actions, no mentions, no fences."""
-    escaped = _GITLAB_MENTION.sub("@" + ZERO_WIDTH_SPACE, _escape_html(text))
+    """Untrusted prose for a GitLab note: no HTML, no quick actions, no mentions, no fences,
+    no links or images (`[label](url)`, `![](url)` are backslash-escaped)."""
+    escaped = _escape_html(terminal_text(text))
+    escaped = _MARKDOWN_LINK.sub(lambda m: "\\" + m.group(0), escaped)
+    escaped = _GITLAB_MENTION.sub("@" + ZERO_WIDTH_SPACE, escaped)
     escaped = _FENCE_MARKERS.sub(lambda m: m.group(1) + "\\" + "\\".join(m.group(2)), escaped)
     return _LEADING_SLASH.sub(r"\1\\/", escaped)
 
@@ -100,7 +104,7 @@ def gitlab_inline(text: str) -> str:
 
 def gitlab_code_span(text: str) -> str:
     """Untrusted short text as an inline code span that its own backticks cannot close."""
-    flat = " ".join(text.split())
+    flat = " ".join(terminal_text(text).split())
     longest = max((len(run) for run in _BACKTICK_RUN.findall(flat)), default=0)
     ticks = "`" * (longest + 1)
     pad = " " if flat.startswith("`") or flat.endswith("`") or not flat else ""
@@ -113,7 +117,7 @@ def gitlab_fence(text: str, info: str = "text") -> str:
     The fence is longer than any backtick run inside; a line starting with `/` gets one leading
     space, because GitLab's quick-action extractor only skips plain ```` ``` ```` blocks.
     """
-    body = _LINE_START_SLASH.sub(" /", text.replace("\r", "").strip("\n"))
+    body = _LINE_START_SLASH.sub(" /", terminal_text(text).replace("\r", "").strip("\n"))
     longest = max((len(run) for run in _BACKTICK_RUN.findall(body)), default=0)
     fence = "`" * max(3, longest + 1)
     return f"{fence}{info}\n{body}\n{fence}"

@@ -53,6 +53,7 @@ class Simulator:
         *,
         observe_delay_seconds: float = 0.5,
         port: int = 0,
+        host: str = "127.0.0.1",
     ) -> None:
         self.scenario = load_scenario(scenario) if isinstance(scenario, str) else scenario
         self.clock = SimClock(speed, start_seconds=self.scenario.start_seconds)
@@ -72,7 +73,7 @@ class Simulator:
         self.replicasets = ReplicaSetController(self.ctx)
         self.deployments = DeploymentController(self.ctx, observe_delay_seconds)
         self.state.add_listener(self._observe)
-        self.server = ApiServer(self.state, port=port, watch_time_scale=speed)
+        self.server = ApiServer(self.state, host=host, port=port, watch_time_scale=speed)
         self.url = ""
         self.apply_resource_version = "0"
         """The resourceVersion just before the first apply: a watch from it replays everything

@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from deploy_assistant.models import DeploymentNotifyRequest, RolloutStatus, Verdict
+from deploy_assistant.reduce.redact import redact_text
 from deploy_assistant.store.repos import RolloutRepo
 from deploy_assistant.store.rows import (
     PENDING_REVISION,
@@ -171,9 +172,12 @@ def record_verdict(
     now: datetime,
     metrics: WatcherMetrics | None = None,
 ) -> bool:
-    """Store the evaluator's verdict; False when the rollout already had a different final one."""
+    """Store the evaluator's verdict; False when the rollout already had a different final one.
+
+    The message quotes pod state (termination messages, admission denials): it is redacted first.
+    """
     changed = repo.update_status(
-        rollout_id, verdict.status, now, rule=verdict.rule, message=verdict.message
+        rollout_id, verdict.status, now, rule=verdict.rule, message=redact_text(verdict.message)
     )
     if changed and metrics is not None and verdict.status.is_final:
         row = repo.get_by_id(rollout_id)
