@@ -9,19 +9,32 @@ one of its literal hints occurs (`secrets.PATTERNS`).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import Any
 
 from deploy_assistant.models import GitContext, KubeObject, LogEntry, RawContext
 from deploy_assistant.reduce.secrets import (
+    CONTEXTUAL_KINDS,
     PATTERNS,
     SecretPattern,
+    accepts_candidate,
     is_placeholder,
     is_sensitive_name,
 )
+from deploy_assistant.reduce.spec_secrets import (
+    is_arg_list,
+    known_secret_regex,
+    searchable_secret,
+    secret_arg_indexes,
+    spec_secret_values,
+)
 
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
-_MIN_ENV_SECRET_CHARS = 5
+# Pair names start after a delimiter only, so a long run without `=` is scanned once.
+_COOKIE_PAIR = re.compile(r"(?<![^;,\s])([^=;,\s]+)=([^;,\s]*)")
+_MYSQL_PASSWORD = re.compile(r"(?<!\S)-p(\"(?:[^\"\\\n]|\\.)*+\"|'[^'\n]*'|[^\s\"'|;&]+)")
+_COOKIE_ATTRIBUTES = frozenset(
+    {"path", "domain", "expires", "max-age", "samesite", "priority", "version", "comment"}
+)
 
 
 class Redactor:
@@ -35,14 +48,13 @@ class Redactor:
         self.add_known_secrets(known_secrets)
 
     def add_known_secrets(self, values: tuple[str, ...] | list[str]) -> None:
-        """Exact strings (from the pod spec) to redact wherever they appear."""
-        usable = {v for v in values if len(v) >= _MIN_ENV_SECRET_CHARS and not is_placeholder(v)}
+        """Exact strings (from the pod spec) to redact wherever they appear; short ones as whole
+        tokens, references and 1–2 character values not at all (`spec_secrets`)."""
+        usable = {v for v in values if searchable_secret(v)}
         if usable <= self._known_values:
             return
         self._known_values |= usable
-        # Longest first, so a secret that contains another is replaced whole.
-        ordered = sorted(self._known_values, key=lambda v: (-len(v), v))
-        self._known = re.compile("|".join(map(re.escape, ordered)))
+        self._known = known_secret_regex(self._known_values)
 
     def placeholder(self, kind: str, value: str) -> str:
         """The placeholder of `value`; numbered per kind in order of first sight."""
@@ -59,18 +71,28 @@ class Redactor:
         """Return `text` with every recognised secret replaced by its placeholder."""
         if not text:
             return text
-        if self._known is not None:
-            text = self._known.sub(lambda m: self.placeholder("env-secret", m.group(0)), text)
+        if self._known is not None and any(value in text for value in self._known_values):
+            text = self._known.sub(self._known_replacement, text)
         lowered: str | None = None
+        # Patterns sharing hints (the two credential rules) scan for them once per text.
+        hints_seen: dict[tuple[tuple[str, ...], bool], bool] = {}
         for pattern in PATTERNS:
             if pattern.ignore_case and lowered is None:
                 lowered = text.lower()
             haystack = lowered if pattern.ignore_case and lowered is not None else text
-            if any(hint in haystack for hint in pattern.hints):
+            key = (pattern.hints, pattern.ignore_case)
+            if key not in hints_seen:
+                hints_seen[key] = any(hint in haystack for hint in pattern.hints)
+            if hints_seen[key]:
                 replaced = self._substitute(pattern, text, haystack)
                 if replaced is not text:
                     text, lowered = replaced, None
+                    hints_seen.clear()
         return text
+
+    def _known_replacement(self, match: re.Match[str]) -> str:
+        found = match.group(0)
+        return found if match.group("placeholder") else self.placeholder("env-secret", found)
 
     def _substitute(self, pattern: SecretPattern, text: str, haystack: str) -> str:
         """Replace the secret group of each match; matches are found in `haystack` (the text,
@@ -82,31 +104,61 @@ class Redactor:
         position = 0
         for match in regex.finditer(haystack):
             start, end = match.span(pattern.group)
-            secret = text[start:end]
-            quote = secret[0] if secret[:1] in ("'", '"') and len(secret) > 1 else ""
-            inner = secret[1:-1] if quote else secret
-            if inner.startswith("[REDACTED"):
+            replacement = self._replacement(pattern.kind, text, match.start(), start, end)
+            if replacement is None:
                 continue
-            if pattern.kind == "credential" and not _looks_secret(
-                text[match.start() : start], inner, quote, text[end : end + 2]
-            ):
-                continue
-            pieces += [text[position:start], quote, self.placeholder(pattern.kind, inner), quote]
+            pieces += [text[position:start], replacement]
             position = end
         if not pieces:
             return text
         pieces.append(text[position:])
         return "".join(pieces)
 
+    def _replacement(
+        self, kind: str, text: str, match_start: int, start: int, end: int
+    ) -> str | None:
+        """What replaces `text[start:end]`, the secret group of a `kind` match; None to keep it."""
+        secret = text[start:end]
+        if kind in ("cookie", "mysql-password"):
+            # The match is a whole header or command; the secrets are parts of it.
+            parts = _COOKIE_PAIR if kind == "cookie" else _MYSQL_PASSWORD
+            replace = self._cookie_pair if kind == "cookie" else self._mysql_password
+            redacted = parts.sub(replace, secret)
+            return None if redacted == secret else redacted
+        quote = secret[0] if secret[:1] in ("'", '"') and len(secret) > 1 else ""
+        inner = secret[1:-1] if quote else secret
+        if inner.startswith("[REDACTED"):
+            return None
+        if kind in CONTEXTUAL_KINDS and not accepts_candidate(
+            kind, text, match_start, start, end, inner, quote
+        ):
+            return None
+        return quote + self.placeholder(kind, inner) + quote
+
+    def _mysql_password(self, match: re.Match[str]) -> str:
+        value = match.group(1)
+        quote = value[0] if value[:1] in ("'", '"') and len(value) > 1 else ""
+        inner = value[1:-1] if quote else value
+        if inner.startswith("[REDACTED") or is_placeholder(inner):
+            return match.group(0)
+        return f"-p{quote}{self.placeholder('mysql-password', inner)}{quote}"
+
+    def _cookie_pair(self, match: re.Match[str]) -> str:
+        name, value = match.group(1), match.group(2)
+        if name.lower() in _COOKIE_ATTRIBUTES or not value or value.startswith("[REDACTED"):
+            return match.group(0)
+        return f"{name}={self.placeholder('cookie', value)}"
+
     def redact_raw_context(self, raw: RawContext) -> RawContext:
         """A new RawContext with secrets redacted in logs, events, objects and the rollout diff.
 
-        Literal env values in every pod template become placeholders (sensitive names are also
-        redacted wherever the value appears), and the last-applied-configuration annotation
-        (a full copy of the spec) is dropped.
+        Literal env values and credential-flag values in `args`/`command` become placeholders
+        (values of sensitive env names and of credential flags are also redacted wherever they
+        appear, `spec_secrets`), and the last-applied-configuration annotation (a full copy of
+        the spec) is dropped.
         """
         objects = [raw.deployment or {}, *raw.replicasets, *raw.pods]
-        self.add_known_secrets(list(_sensitive_env_values(objects)))
+        self.add_known_secrets(list(spec_secret_values(objects)))
         return raw.model_copy(
             update={
                 "deployment": self.redact_object(raw.deployment) if raw.deployment else None,
@@ -158,10 +210,22 @@ class Redactor:
         if isinstance(value, list):
             if key == "env":
                 return [self._env_var(item) for item in value]
+            if is_arg_list(key):
+                return self._args(value, key)
             return [self._walk(item, key) for item in value]
         if isinstance(value, dict):
             return {k: self._walk(v, k) for k, v in value.items() if k != LAST_APPLIED}
         return value
+
+    def _args(self, args: list[Any], key: str) -> list[Any]:
+        """Container args: the value after a credential flag (`--db-password`, X) is a secret."""
+        secret_indexes = secret_arg_indexes(args)
+        return [
+            self.placeholder("credential-flag", item)
+            if index in secret_indexes and not item.startswith("[REDACTED")
+            else self._walk(item, key)
+            for index, item in enumerate(args)
+        ]
 
     def _env_var(self, item: Any) -> Any:
         if not isinstance(item, dict):
@@ -172,71 +236,6 @@ class Redactor:
             kind = "env-secret" if is_sensitive_name(str(item.get("name", ""))) else "env-value"
             redacted["value"] = self.placeholder(kind, value)
         return redacted
-
-
-def _sensitive_env_values(objects: list[KubeObject]) -> Iterator[str]:
-    for obj in objects:
-        for env in _env_lists(obj):
-            for item in env:
-                if not isinstance(item, dict):
-                    continue
-                value = item.get("value")
-                if isinstance(value, str) and is_sensitive_name(str(item.get("name", ""))):
-                    yield value
-
-
-def _env_lists(value: Any) -> Iterator[list[Any]]:
-    if isinstance(value, dict):
-        for k, v in value.items():
-            if k == "env" and isinstance(v, list):
-                yield v
-            else:
-                yield from _env_lists(v)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _env_lists(item)
-
-
-PROSE_VALUES = frozenset(
-    {
-        "required",
-        "missing",
-        "invalid",
-        "expired",
-        "empty",
-        "none",
-        "null",
-        "unset",
-        "set",
-        "true",
-        "false",
-        "yes",
-        "no",
-        "ok",
-        "redacted",
-        "hidden",
-        "masked",
-        "changed",
-        "reset",
-    }
-)
-"""Words that follow `password:` in messages about a password, not in front of one."""
-
-
-def _looks_secret(key_and_separator: str, value: str, quote: str, after: str = "") -> bool:
-    """For `key: value` / `key=value` matches: is the value a credential, not prose?
-
-    After a colon, an unquoted all-letter word that a sentence goes on from
-    (`token: signature has expired`) or a status word (`password: required`) is prose; a lone
-    word ending the line or the field (`PASSWORD: correcthorse`) is a credential.
-    """
-    if is_placeholder(value):
-        return False
-    if value.lower() in PROSE_VALUES:
-        return False
-    separator_is_colon = "=" not in key_and_separator
-    sentence_goes_on = after[:1] == " " and after[1:2].strip() != ""
-    return not (separator_is_colon and not quote and value.isalpha() and sentence_goes_on)
 
 
 def redact_raw_context(raw: RawContext) -> RawContext:

@@ -49,20 +49,38 @@ PROBLEM_REASONS = frozenset(
 )
 
 
-def event_summaries(events: Sequence[KubeObject]) -> list[EventSummary]:
-    """One EventSummary per event (core/v1 or events.k8s.io/v1 shape), in input order."""
+def _dict(value: Any) -> dict[str, Any]:
+    """`value` when it is a JSON object, else empty: snapshots may hold any type anywhere."""
+    return value if isinstance(value, dict) else {}
+
+
+def _dicts(value: Any) -> list[dict[str, Any]]:
+    """The JSON objects of a list; other items and non-lists are skipped."""
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
+
+
+def _count(value: Any) -> int | None:
+    """A non-negative integer count, None for any other type (`"many"`, `true`, `-1`)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        return None
+    return value
+
+
+def event_summaries(events: Sequence[Any]) -> list[EventSummary]:
+    """One EventSummary per event (core/v1 or events.k8s.io/v1 shape), in input order; items
+    that are not objects are skipped and fields of the wrong type read as absent."""
     summaries = []
-    for event in events:
-        involved = event.get("involvedObject") or event.get("regarding") or {}
+    for event in _dicts(list(events)):
+        involved = _dict(event.get("involvedObject") or event.get("regarding"))
         obj = "/".join(str(x) for x in (involved.get("kind"), involved.get("name")) if x)
-        series = event.get("series") or {}
+        series = _dict(event.get("series"))
         summaries.append(
             EventSummary(
                 object=obj,
                 reason=str(event.get("reason") or ""),
                 message=str(event.get("message") or event.get("note") or ""),
                 type=str(event.get("type") or "Normal"),
-                count=int(event.get("count") or series.get("count") or 1),
+                count=_count(event.get("count")) or _count(series.get("count")) or 1,
                 first_seen=_time(event.get("firstTimestamp") or event.get("eventTime")),
                 last_seen=_time(event.get("lastTimestamp") or series.get("lastObservedTime")),
             )
@@ -90,19 +108,21 @@ def _time(value: Any) -> datetime | None:
         return None
 
 
-def container_summaries(statuses: Sequence[KubeObject], init: bool) -> list[ContainerSummary]:
+def container_summaries(statuses: Any, init: bool) -> list[ContainerSummary]:
     """State, last exit reason/code and messages of each container status.
 
     A container waiting in CrashLoopBackOff reports `state="waiting: CrashLoopBackOff"` and the
-    reason/exit code/termination message of its last termination (the actual failure).
+    reason/exit code/termination message of its last termination (the actual failure). Statuses
+    that are not objects are skipped; fields of the wrong type read as absent.
     """
     summaries = []
-    for status in statuses:
-        state = status.get("state") or {}
-        current = next(iter(state), "")
-        detail = state.get(current) or {}
-        terminated = state.get("terminated") or (status.get("lastState") or {}).get("terminated")
-        terminated = terminated or {}
+    for status in _dicts(statuses):
+        state = _dict(status.get("state"))
+        current = str(next(iter(state), ""))
+        detail = _dict(state.get(current))
+        terminated = _dict(
+            state.get("terminated") or _dict(status.get("lastState")).get("terminated")
+        )
         label = f"{current}: {detail['reason']}" if detail.get("reason") else current
         reason = terminated.get("reason") or detail.get("reason")
         messages = [m for m in (terminated.get("message"), detail.get("message")) if m]
@@ -114,7 +134,7 @@ def container_summaries(statuses: Sequence[KubeObject], init: bool) -> list[Cont
                 state=label,
                 reason=str(reason) if reason else None,
                 exit_code=int(exit_code) if isinstance(exit_code, int) else None,
-                restarts=int(status.get("restartCount") or 0),
+                restarts=_count(status.get("restartCount")) or 0,
                 message=" | ".join(str(m) for m in dict.fromkeys(messages)) or None,
             )
         )
@@ -122,11 +142,15 @@ def container_summaries(statuses: Sequence[KubeObject], init: bool) -> list[Cont
 
 
 def pod_is_healthy(pod: KubeObject) -> bool:
-    """Ready, and no container ever restarted or waits."""
-    status = pod.get("status") or {}
-    statuses = status.get("containerStatuses") or []
-    return bool(statuses) and all(
-        s.get("ready") and not s.get("restartCount") and "waiting" not in (s.get("state") or {})
+    """Ready, and no container ever restarted or waits (odd shapes count as not healthy)."""
+    statuses = _dict(pod.get("status")).get("containerStatuses")
+    if not isinstance(statuses, list) or not statuses:
+        return False
+    return all(
+        isinstance(s, dict)
+        and s.get("ready") is True
+        and not s.get("restartCount")
+        and "waiting" not in _dict(s.get("state"))
         for s in statuses
     )
 
@@ -147,24 +171,25 @@ def pod_summaries(raw: RawContext) -> list[PodSummary]:
     """One PodSummary per pod; `new` is False only for pods known to be of an older revision."""
     new_names = new_pod_names(raw)
     summaries = []
-    for pod in raw.pods:
-        meta = pod.get("metadata") or {}
-        status = pod.get("status") or {}
+    for pod in _dicts(list(raw.pods)):
+        meta = _dict(pod.get("metadata"))
+        status = _dict(pod.get("status"))
         name = str(meta.get("name") or "?")
         conditions = tuple(
             f"{c.get('type')}={c.get('status')}"
             + (f" ({c.get('reason')}: {c.get('message') or ''})" if c.get("reason") else "")
-            for c in status.get("conditions") or []
+            for c in _dicts(status.get("conditions"))
             if c.get("status") != "True"
         )
-        containers = container_summaries(status.get("initContainerStatuses") or [], init=True)
-        containers += container_summaries(status.get("containerStatuses") or [], init=False)
+        containers = container_summaries(status.get("initContainerStatuses"), init=True)
+        containers += container_summaries(status.get("containerStatuses"), init=False)
+        phase, node = status.get("phase"), _dict(pod.get("spec")).get("nodeName")
         summaries.append(
             PodSummary(
                 name=name,
                 new=new_names is None or name in new_names,
-                phase=status.get("phase"),
-                node=(pod.get("spec") or {}).get("nodeName"),
+                phase=phase if isinstance(phase, str) else None,
+                node=node if isinstance(node, str) else None,
                 conditions=conditions,
                 containers=tuple(containers),
             )
@@ -172,21 +197,23 @@ def pod_summaries(raw: RawContext) -> list[PodSummary]:
     return summaries
 
 
-def healthy_pod_names(pods: Sequence[KubeObject]) -> set[str]:
-    return {str((p.get("metadata") or {}).get("name")) for p in pods if pod_is_healthy(p)}
+def healthy_pod_names(pods: Sequence[Any]) -> set[str]:
+    return {
+        str(_dict(p.get("metadata")).get("name")) for p in _dicts(list(pods)) if pod_is_healthy(p)
+    }
 
 
 def deployment_summary(deployment: KubeObject | None) -> dict[str, Any]:
     """Name, revision, replica counts, failing conditions and container images/resources."""
     if not deployment:
         return {}
-    meta = deployment.get("metadata") or {}
-    spec = deployment.get("spec") or {}
-    status = deployment.get("status") or {}
-    pod_spec = (spec.get("template") or {}).get("spec") or {}
+    meta = _dict(deployment.get("metadata"))
+    spec = _dict(deployment.get("spec"))
+    status = _dict(deployment.get("status"))
+    pod_spec = _dict(_dict(spec.get("template")).get("spec"))
     return {
         "name": meta.get("name"),
-        "revision": (meta.get("annotations") or {}).get(REVISION_ANNOTATION),
+        "revision": _dict(meta.get("annotations")).get(REVISION_ANNOTATION),
         "replicas": {
             k: status.get(k)
             for k in (
@@ -201,10 +228,10 @@ def deployment_summary(deployment: KubeObject | None) -> dict[str, Any]:
         | {"desired": spec.get("replicas")},
         "conditions": [
             f"{c.get('type')}={c.get('status')} {c.get('reason') or ''}: {c.get('message') or ''}"
-            for c in status.get("conditions") or []
+            for c in _dicts(status.get("conditions"))
         ],
         "containers": [
             {"name": c.get("name"), "image": c.get("image"), "resources": c.get("resources") or {}}
-            for c in pod_spec.get("containers") or []
+            for c in _dicts(pod_spec.get("containers"))
         ],
     }
