@@ -15,22 +15,16 @@ import os
 import tempfile
 import zlib
 from collections.abc import Mapping
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from deploy_assistant.errors import SnapshotError
-from deploy_assistant.models import (
-    FailureRule,
-    FieldChange,
-    GitContext,
-    KubeObject,
-    LogEntry,
-    RawContext,
-    RolloutStatus,
-    Target,
-    Verdict,
-)
+from deploy_assistant.models import FieldChange, KubeObject, LogEntry, RawContext
+from deploy_assistant.snapshot_fields import core_v1_event as core_v1_event
+from deploy_assistant.snapshot_fields import lenient_datetime as lenient_datetime
+from deploy_assistant.snapshot_fields import lenient_git as lenient_git
+from deploy_assistant.snapshot_fields import lenient_target as lenient_target
+from deploy_assistant.snapshot_fields import lenient_verdict as lenient_verdict
 
 FORMAT = "deploy-assistant/snapshot@1"
 _GZIP_MAGIC = b"\x1f\x8b"
@@ -96,7 +90,7 @@ def parse_snapshot(document: Any, *, source: str = "snapshot") -> RawContext:
         found = document.get("format")
         problem = "has no `format` field" if found is None else f"has format {found!r}"
         raise SnapshotError(f"Snapshot {source} {problem}; expected {FORMAT!r}.")
-    target = _target(document.get("target"))
+    target = lenient_target(document.get("target"))
     if target is None:
         raise SnapshotError(
             f"Snapshot {source} has no usable `target` (needs namespace and deployment)."
@@ -123,112 +117,7 @@ def parse_snapshot(document: Any, *, source: str = "snapshot") -> RawContext:
     )
 
 
-def core_v1_event(event: Mapping[str, Any]) -> KubeObject:
-    """An Event in core/v1 field names; events.k8s.io/v1 ones are translated, others kept as is."""
-    is_v1 = str(event.get("apiVersion", "")).startswith("events.k8s.io/") or (
-        "involvedObject" not in event and ("regarding" in event or "note" in event)
-    )
-    if not is_v1:
-        return dict(event)
-    renames = {
-        "regarding": "involvedObject",
-        "note": "message",
-        "deprecatedCount": "count",
-        "deprecatedFirstTimestamp": "firstTimestamp",
-        "deprecatedLastTimestamp": "lastTimestamp",
-        "deprecatedSource": "source",
-        "reportingController": "reportingComponent",
-    }
-    result: KubeObject = {}
-    for key, value in event.items():
-        if value is not None:
-            result[renames.get(key, key)] = value
-    result["apiVersion"] = "v1"
-    series = event.get("series")
-    if isinstance(series, Mapping):
-        if not result.get("count") and series.get("count") is not None:
-            result["count"] = series["count"]
-        if not result.get("lastTimestamp") and series.get("lastObservedTime"):
-            result["lastTimestamp"] = series["lastObservedTime"]
-    if event.get("eventTime"):
-        result.setdefault("firstTimestamp", event["eventTime"])
-        result.setdefault("lastTimestamp", event["eventTime"])
-    return result
-
-
 # --- lenient pieces -------------------------------------------------------------------------------
-
-
-def lenient_datetime(value: Any, what: str, missing: list[str]) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        missing.append(f"The snapshot's {what} {str(value)[:40]!r} is not a timestamp; ignored.")
-        return None
-
-
-def lenient_verdict(value: Any, missing: list[str]) -> Verdict | None:
-    """A Verdict from what is readable: an unknown status drops it, an unknown rule the rule."""
-    if value is None:
-        return None
-    if not isinstance(value, Mapping):
-        missing.append("The snapshot's verdict is not an object; ignored.")
-        return None
-    try:
-        status = RolloutStatus(str(value.get("status")))
-    except ValueError:
-        missing.append(
-            f"The snapshot's verdict status {str(value.get('status'))[:40]!r} is unknown; "
-            "the verdict was ignored."
-        )
-        return None
-    rule: FailureRule | None = None
-    if value.get("rule") is not None:
-        try:
-            rule = FailureRule(str(value["rule"]))
-        except ValueError:
-            missing.append(
-                f"The snapshot's verdict rule {str(value['rule'])[:40]!r} is unknown; ignored."
-            )
-    texts = {k: value[k] for k in ("message", "pod", "container") if isinstance(value.get(k), str)}
-    return Verdict(
-        status=status,
-        rule=rule,
-        target=_target(value.get("target")),
-        observed_at=lenient_datetime(value.get("observed_at"), "verdict time", missing),
-        **texts,
-    )
-
-
-def lenient_git(value: Any, missing: list[str]) -> GitContext | None:
-    """A GitContext when `project` and `commit` are readable; other bad fields are dropped."""
-    if value is None:
-        return None
-    if not isinstance(value, Mapping) or not all(
-        isinstance(value.get(k), str) and value.get(k) for k in ("project", "commit")
-    ):
-        missing.append("The snapshot's git context lacks project or commit; ignored.")
-        return None
-    fields: dict[str, Any] = {
-        name: value[name]
-        for name in GitContext.model_fields
-        if name != "mr_iid" and isinstance(value.get(name), str)
-    }
-    iid = value.get("mr_iid")
-    if isinstance(iid, int | str) and str(iid).isdigit():
-        fields["mr_iid"] = int(iid)
-    return GitContext(**fields)
-
-
-def _target(value: Any) -> Target | None:
-    if not isinstance(value, Mapping):
-        return None
-    namespace, deployment = value.get("namespace"), value.get("deployment")
-    if isinstance(namespace, str) and namespace and isinstance(deployment, str) and deployment:
-        return Target(namespace=namespace, deployment=deployment)
-    return None
 
 
 def _list(value: Any) -> list[Any]:

@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 from deploy_assistant.clock import Clock
 from deploy_assistant.errors import ClusterUnavailable
 from deploy_assistant.kube.client import KubeApiError, KubeClient
+from deploy_assistant.kube.collect_logs import pod_logs
 from deploy_assistant.kube.diff import rollout_diff
 from deploy_assistant.kube.revisions import (
     find_new_replicaset,
@@ -27,7 +28,7 @@ from deploy_assistant.kube.revisions import (
     owned_replicasets,
     split_pods,
 )
-from deploy_assistant.models import GitContext, KubeObject, LogEntry, RawContext, Target, Verdict
+from deploy_assistant.models import GitContext, KubeObject, RawContext, Target, Verdict
 from deploy_assistant.settings import ReduceSettings
 from deploy_assistant.snapshot import core_v1_event
 
@@ -101,7 +102,7 @@ def collect_raw_context(
                 + [("pod", pod) for pod in (*detailed, *old_sample)]
             )
         ),
-        logs=tuple(reader.logs(detailed, old_sample)),
+        logs=tuple(pod_logs(reader, detailed, old_sample)),
         nodes=tuple(reader.nodes(new_pods)),
         rollout_diff=rollout_diff(previous_template, _spec(deployment).get("template") or {}),
         missing=(*reader.missing, *reader.skipped_notes()),
@@ -193,59 +194,6 @@ class _Reader:
         )
         yield from (core_v1_event(event) for event in v1 or [])
 
-    # --- logs -------------------------------------------------------------------------------------
-
-    def logs(self, new_pods: list[KubeObject], old_pods: list[KubeObject]) -> list[LogEntry]:
-        """Logs of `new_pods` (all containers that ran), then the old pods' main containers."""
-        plan = [
-            (pod, name, init, previous)
-            for pods, old in ((new_pods, False), (old_pods, True))
-            for pod in pods
-            for name, init, previous in _log_reads(pod, old=old)
-        ]
-        entries: list[LogEntry] = []
-        gone: set[str] = set()
-        for pod, container, init, previous in plan:
-            pod_name = _name(pod)
-            if pod_name in gone:
-                continue
-            entry = self._log(pod_name, container, init=init, previous=previous)
-            if entry is not None:
-                entries.append(entry)
-            elif self.last_status == 404:
-                gone.add(pod_name)
-        return entries
-
-    def _log(self, pod: str, container: str, *, init: bool, previous: bool) -> LogEntry | None:
-        which = "previous " if previous else ""
-        limit = self.settings.log_bytes_per_container
-        text = self.attempt(
-            f"The {which}log of container {container} in pod {pod}",
-            lambda: self.client.read_pod_log(
-                self.namespace,
-                pod,
-                container,
-                previous=previous,
-                tail_lines=self.settings.log_tail_lines,
-                limit_bytes=limit,
-            ),
-            kind="log",
-        )
-        if text is None:
-            return None
-        data = text.encode("utf-8")
-        # The API bounds the bytes already; a server that ignores limitBytes must not flood us.
-        bounded = data[-limit:].decode("utf-8", "ignore") if len(data) > limit else text
-        truncated = len(data) >= limit or text.count("\n") >= self.settings.log_tail_lines
-        return LogEntry(
-            pod=pod,
-            container=container,
-            previous=previous,
-            init=init,
-            text=bounded,
-            truncated=truncated,
-        )
-
     # --- nodes ------------------------------------------------------------------------------------
 
     def nodes(self, new_pods: list[KubeObject]) -> list[KubeObject]:
@@ -261,26 +209,6 @@ class _Reader:
             for name in names
         )
         return [trimmed_node(node) for node in nodes if node is not None]
-
-
-def _log_reads(pod: KubeObject, *, old: bool) -> Iterator[tuple[str, bool, bool]]:
-    """(container, init, previous) log reads worth making; a container that never ran has none."""
-    status = _mapping(pod.get("status"))
-    groups = [(False, status.get("containerStatuses"))]
-    if not old:
-        groups.insert(0, (True, status.get("initContainerStatuses")))
-    for init, statuses in groups:
-        for cs in statuses or []:
-            cs = _mapping(cs)
-            state, last = _mapping(cs.get("state")), _mapping(cs.get("lastState"))
-            restarts = cs.get("restartCount") if isinstance(cs.get("restartCount"), int) else 0
-            ran = "running" in state or "terminated" in state or "terminated" in last or restarts
-            clean_init = init and _mapping(state.get("terminated")).get("exitCode") == 0
-            if not cs.get("name") or not ran or (clean_init and not restarts):
-                continue
-            yield str(cs["name"]), init, False
-            if restarts and not old:
-                yield str(cs["name"]), init, True
 
 
 def _sentence(what: str, exc: KubeApiError) -> str:

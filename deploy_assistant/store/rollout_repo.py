@@ -1,4 +1,4 @@
-"""`RolloutRepo` on SQL: rollouts, their verdicts and the analysis lease."""
+"""`RolloutRepo` on SQL: rollouts and their verdicts; the analysis lease is in `analysis_lease`."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 import peewee
 
 from deploy_assistant.models import FailureRule, RolloutStatus
+from deploy_assistant.store.analysis_lease import AnalysisLeaseQueries
 from deploy_assistant.store.database import Database
 from deploy_assistant.store.rollout_rows import ROLLOUT_FIELDS, rollout_row
 from deploy_assistant.store.rows import PENDING_REVISION, NewRollout, RolloutEnrichment, RolloutRow
@@ -17,14 +18,9 @@ from deploy_assistant.store.tables import RolloutRecord as R
 T = TypeVar("T")
 
 _OPEN = (RolloutStatus.PENDING.value, RolloutStatus.PROGRESSING.value)
-_NEEDS_ANALYSIS = (RolloutStatus.FAILED.value, RolloutStatus.TIMEOUT.value)
 
 
-def _claimable(now: datetime) -> Any:
-    return R.claim_expires_at.is_null() | (R.claim_expires_at <= now)
-
-
-class SqlRolloutRepo:
+class SqlRolloutRepo(AnalysisLeaseQueries):
     def __init__(self, database: Database) -> None:
         self._database = database
         self._db = database.db
@@ -72,10 +68,6 @@ class SqlRolloutRepo:
         rows = self._database.run(lambda: self._rows(query.execute(self._db)), write=False)
         pending = rows.pop(0) if rows and rows[0].is_placeholder else None
         return (rows[0] if rows else None), pending
-
-    def list_failed_without_analysis(self, now: datetime, limit: int = 50) -> list[RolloutRow]:
-        where = R.status.in_(_NEEDS_ANALYSIS) & (R.analysis_done == False) & _claimable(now)  # noqa: E712
-        return self._database.run(lambda: self._many(where, limit), write=False)
 
     def list_ready_to_notify(
         self, now: datetime, pipeline_grace_seconds: float, limit: int = 50
@@ -217,54 +209,6 @@ class SqlRolloutRepo:
         )
         values = {R.status: RolloutStatus.SUPERSEDED.value, R.finished_at: now}
         return self._database.run(lambda: self._update(values, now, where))
-
-    def claim_for_analysis(
-        self, rollout_id: int, worker: str, now: datetime, lease_seconds: float
-    ) -> bool:
-        values = {R.claimed_by: worker, R.claim_expires_at: now + timedelta(seconds=lease_seconds)}
-        where = (
-            (R.id == rollout_id)
-            & (R.analysis_done == False)  # noqa: E712
-            & (_claimable(now) | (R.claimed_by == worker))
-        )
-        return self._database.run(lambda: self._update(values, now, where) == 1)
-
-    def release_analysis_claim(
-        self,
-        rollout_id: int,
-        worker: str,
-        now: datetime,
-        retry_at: datetime,
-        *,
-        give_up: bool = False,
-    ) -> bool:
-        values = {
-            R.claimed_by: None,
-            R.claim_expires_at: retry_at,
-            R.analysis_attempts: R.analysis_attempts + 1,
-            R.analysis_done: give_up,
-        }
-        where = (R.id == rollout_id) & (R.claimed_by == worker)
-        return self._database.run(lambda: self._update(values, now, where) == 1)
-
-    def mark_analysis_done(
-        self, rollout_id: int, worker: str, analysis_id: int, now: datetime
-    ) -> bool:
-        values = {
-            R.analysis_done: True,
-            R.analysis_id: analysis_id,
-            R.claimed_by: None,
-            R.claim_expires_at: None,
-        }
-        where = (R.id == rollout_id) & (R.claimed_by == worker) & (R.analysis_done == False)  # noqa: E712
-
-        def work() -> bool:
-            if self._update(values, now, where):
-                return True
-            current = self._one(R.id == rollout_id)
-            return current is not None and current.analysis_id == analysis_id
-
-        return self._database.run(work)
 
     def mark_notified(self, rollout_id: int, now: datetime) -> bool:
         where = (R.id == rollout_id) & (R.notified == False)  # noqa: E712

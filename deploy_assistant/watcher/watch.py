@@ -18,42 +18,25 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-from dataclasses import dataclass
 from datetime import datetime
 
 from deploy_assistant.clock import Clock
 from deploy_assistant.errors import ConfigError, StoreUnavailable
 from deploy_assistant.kube.client import KubeClient
-from deploy_assistant.kube.phase import kubectl_rollout_status, observation_gate_met
-from deploy_assistant.kube.pods import find_new_replicaset
-from deploy_assistant.kube.tracker import RolloutTracker
-from deploy_assistant.models import KubeObject, RolloutStatus, Target, Verdict
 from deploy_assistant.settings import PolicySettings, WatcherSettings
 from deploy_assistant.store.repos import RolloutRepo
+from deploy_assistant.watcher.active_rollouts import ActiveRollout as ActiveRollout
+from deploy_assistant.watcher.active_rollouts import ActiveRollouts
+from deploy_assistant.watcher.active_rollouts import Key as Key
 from deploy_assistant.watcher.cluster_index import ClusterIndex, Everything
 from deploy_assistant.watcher.informers import Change, Informer, Packed
 from deploy_assistant.watcher.metrics import WatcherMetrics
-from deploy_assistant.watcher.rollouts import (
-    pod_template_digest,
-    record_new_rollout,
-    record_verdict,
-)
+from deploy_assistant.watcher.rollouts import pod_template_digest
 
 logger = logging.getLogger(__name__)
 
-Key = tuple[str, str]
 CHILD_KINDS = ("replicasets", "pods", "events")
 PRUNE_EVERY_TICKS = 60
-
-
-@dataclass
-class ActiveRollout:
-    """A rollout being evaluated; `rollout_id` is None until the controller stamps a revision."""
-
-    tracker: RolloutTracker
-    uid: str
-    digest: str
-    rollout_id: int | None = None
 
 
 class WatchLoop:
@@ -79,7 +62,8 @@ class WatchLoop:
         self.metrics = metrics or WatcherMetrics()
         self.watch_timeout_seconds = watch_timeout_seconds
         self.index = ClusterIndex(self.excluded)
-        self.active: dict[Key, ActiveRollout] = {}
+        self.rollouts = ActiveRollouts(repo, policy, self.index, self.metrics, cluster=cluster)
+        self.active = self.rollouts.active
         self.seen: dict[Key, tuple[str, str]] = {}
         """(uid, template digest) of each Deployment: a change of either is a new rollout."""
         self.queue: queue.Queue[Change] = queue.Queue()
@@ -154,7 +138,7 @@ class WatchLoop:
             return  # deciding on a stale picture could invent a verdict; wait for the relist
         for key in sorted(dirty & set(self.active)):
             try:
-                self._evaluate(key, now)
+                self.rollouts.evaluate(key, now)
             except StoreUnavailable as exc:
                 self.metrics.errors_total.inc(component="watch")
                 logger.warning("watch: %s", exc)
@@ -244,86 +228,7 @@ class WatchLoop:
             return {key}
         self.seen[key] = identity
         if resuming:
-            self._resume(key, deployment, identity, now)
+            self.rollouts.resume(key, deployment, identity, now)
         else:
-            self._start(key, deployment, identity, now, infer_start=False)
+            self.rollouts.start(key, deployment, identity, now, infer_start=False)
         return {key}
-
-    # --- rollouts ----------------------------------------------------------------------------
-
-    def _resume(
-        self, key: Key, deployment: KubeObject, identity: tuple[str, str], now: datetime
-    ) -> None:
-        """First sight after a start: pick up the stored rollout, or one we missed."""
-        row = self.repo.get_latest_for_deployment(self.cluster, *key)
-        if row is not None and row.template_hash == identity[1] and row.uid in (None, identity[0]):
-            if not row.status.is_final:
-                t0 = row.started_at or now
-                tracker = RolloutTracker(_target(key), deployment, t0, self.policy)
-                self.active[key] = ActiveRollout(tracker, identity[0], identity[1], row.id)
-            return
-        if row is None and kubectl_rollout_status(deployment) is RolloutStatus.SUCCEEDED:
-            return  # settled before we ever saw it: not a rollout
-        self._start(key, deployment, identity, now, infer_start=True)
-
-    def _start(
-        self,
-        key: Key,
-        deployment: KubeObject,
-        identity: tuple[str, str],
-        now: datetime,
-        *,
-        infer_start: bool,
-    ) -> None:
-        previous = self.active.pop(key, None)
-        if previous is not None and previous.rollout_id is not None:
-            why = f'the pod template of "{key[1]}" changed again'
-            verdict = Verdict(status=RolloutStatus.SUPERSEDED, message=why, observed_at=now)
-            record_verdict(self.repo, previous.rollout_id, verdict, now, self.metrics)
-        tracker = RolloutTracker(
-            _target(key), deployment, now, self.policy, infer_start=infer_start
-        )
-        self.active[key] = ActiveRollout(tracker, identity[0], identity[1])
-        logger.info("rollout of %s/%s started", *key)
-
-    def _evaluate(self, key: Key, now: datetime) -> None:
-        active = self.active[key]
-        deployment = self.index.deployment(key)
-        replicasets, pods, events = self.index.rollout_objects(active.uid)
-        if active.rollout_id is None and deployment is not None:
-            self._record(key, active, deployment, replicasets, now)
-            if key not in self.active:
-                return
-        verdict = active.tracker.observe(deployment, replicasets, pods, events, now)
-        if verdict is None:
-            return
-        if active.rollout_id is not None:
-            record_verdict(self.repo, active.rollout_id, verdict, now, self.metrics)
-            logger.info("rollout of %s/%s: %s", key[0], key[1], verdict.status.value)
-        del self.active[key]
-
-    def _record(
-        self,
-        key: Key,
-        active: ActiveRollout,
-        deployment: KubeObject,
-        replicasets: list[KubeObject],
-        now: datetime,
-    ) -> None:
-        """Store the rollout once the controller has stamped its revision on the new RS."""
-        new_rs = find_new_replicaset(deployment, replicasets)
-        if not observation_gate_met(deployment) or new_rs is None or not new_rs.revision_matches:
-            return
-        row = record_new_rollout(
-            self.repo, self.cluster, deployment, now, template_hash=active.digest
-        )
-        if row is None:
-            return
-        active.rollout_id = row.id
-        logger.info("rollout of %s/%s recorded as revision %s", key[0], key[1], row.revision)
-        if row.status.is_final:  # another watcher instance already decided it
-            del self.active[key]
-
-
-def _target(key: Key) -> Target:
-    return Target(namespace=key[0], deployment=key[1])
