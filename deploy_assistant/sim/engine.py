@@ -86,6 +86,7 @@ class Engine:
         self._stopping = False
         self._due: float | None = None
         self._runner: int | None = None
+        self._in_flight = False
         self.errors: list[str] = []
         """One line per callback that raised (tests assert this stays empty)."""
         self.callbacks_run = 0
@@ -133,6 +134,18 @@ class Engine:
             self._run(due, callback)
         self.clock.jump_to(when_seconds)
 
+    def wait_processed(self, when_seconds: float, timeout_real_seconds: float = 30.0) -> bool:
+        """Block until every callback due by `when_seconds` has run (the engine thread can lag
+        behind the clock on a busy machine); False if that took longer than the timeout."""
+        deadline = time.monotonic() + timeout_real_seconds
+        while time.monotonic() < deadline:
+            with self._cond:
+                due_now = bool(self._heap) and self._heap[0][0] <= when_seconds
+                if not due_now and not self._in_flight:
+                    return True
+            time.sleep(0.002)
+        return False
+
     def start(self) -> None:
         """Release the clock and run callbacks in (scaled) real time on a daemon thread."""
         self.clock.release()
@@ -159,7 +172,12 @@ class Engine:
                     self._cond.wait(timeout=self.clock.to_real_seconds(wait_seconds))
                     continue
                 due, _, callback = heapq.heappop(self._heap)
-            self._run(due, callback)
+                self._in_flight = True
+            try:
+                self._run(due, callback)
+            finally:
+                with self._cond:
+                    self._in_flight = False
 
 
 class WorkQueue(Generic[K]):

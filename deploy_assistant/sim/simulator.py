@@ -132,6 +132,7 @@ class Simulator:
         """Block until the virtual clock reaches `virtual_seconds` (relative to the apply)."""
         while (remaining := virtual_seconds - self.clock.monotonic()) > 0:
             self.clock.sleep(min(remaining, 5.0))
+        self.engine.wait_processed(virtual_seconds)
 
     # -- cluster and scripted changes ----------------------------------------------------------
 
