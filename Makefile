@@ -29,9 +29,14 @@ test:
 demo:
 	$(BIN)da-ci demo
 
+# Each benchmark prints its table and writes bench/results/<name>.json. log_templates needs the
+# Loghub-2k research data next to the repository (../shared); it is never copied in.
 bench:
-	$(PY) bench/verdict_latency.py
-	$(PY) bench/diagnosis.py
+	$(PY) -m bench.verdict_latency
+	$(PY) -m bench.diagnosis
+	$(PY) -m bench.reduction
+	$(PY) -m bench.watcher_scale
+	$(PY) -m bench.log_templates
 
 clean:
 	rm -rf .venv .mypy_cache .ruff_cache .pytest_cache build dist *.egg-info
