@@ -7,25 +7,29 @@ from deploy_assistant.kube.client import KubeClient
 from deploy_assistant.settings import KubeSettings, Settings
 
 
-def kube_settings_with(
+def settings_with_flags(
     settings: Settings,
     *,
     context: str | None = None,
     kube_url: str | None = None,
     poll_interval_seconds: float | None = None,
+    timeout_seconds: float | None = None,
 ) -> Settings:
-    """Settings with the command line's cluster-access flags applied over the environment's."""
-    update: dict[str, object] = {}
+    """Settings with the command line's cluster-access and timeout flags over the environment's."""
+    kube_update: dict[str, object] = {}
     if context:
-        update["context"] = context
+        kube_update["context"] = context
     if kube_url:
-        update["api_url"] = kube_url
+        kube_update["api_url"] = kube_url
     if poll_interval_seconds:
-        update["poll_interval_seconds"] = poll_interval_seconds
-    if not update:
-        return settings
-    kube: KubeSettings = settings.kube.model_copy(update=update)
-    return settings.model_copy(update={"kube": kube})
+        kube_update["poll_interval_seconds"] = poll_interval_seconds
+    update: dict[str, object] = {}
+    if kube_update:
+        kube: KubeSettings = settings.kube.model_copy(update=kube_update)
+        update["kube"] = kube
+    if timeout_seconds is not None:
+        update["policy"] = settings.policy.model_copy(update={"timeout_seconds": timeout_seconds})
+    return settings.model_copy(update=update) if update else settings
 
 
 def build_kube_client(settings: Settings) -> KubeClient:

@@ -15,7 +15,7 @@ from deploy_assistant.notify.render import render_report_md, render_terminal
 from deploy_assistant.pipeline import Diagnosis, build_message, diagnose, wait_and_collect
 from deploy_assistant.settings import Settings, load_settings
 from deploy_assistant.snapshot import load_snapshot
-from deploy_assistant.wiring import build_kube_client, kube_settings_with
+from deploy_assistant.wiring import build_kube_client, settings_with_flags
 
 
 @main_group.command()
@@ -48,10 +48,9 @@ def check(
     output: str,
 ) -> int:
     """Explain why a rollout failed: live (DEPLOYMENT) or from --snapshot FILE."""
-    settings = load_settings()
-    if timeout_seconds is not None:
-        policy = settings.policy.model_copy(update={"timeout_seconds": timeout_seconds})
-        settings = settings.model_copy(update={"policy": policy})
+    settings = settings_with_flags(
+        load_settings(), context=context, kube_url=kube_url, timeout_seconds=timeout_seconds
+    )
     if snapshot_path is not None:
         if deployment:
             raise ConfigError("Give either a DEPLOYMENT or --snapshot FILE, not both.")
@@ -59,7 +58,6 @@ def check(
         return show(diagnosis, diagnosis.verdict, diagnosis.raw.target, settings, output)
     if not deployment:
         raise ConfigError("Name a DEPLOYMENT to check, or pass --snapshot FILE.")
-    settings = kube_settings_with(settings, context=context, kube_url=kube_url)
     target = Target(namespace=namespace or settings.namespace or "default", deployment=deployment)
     client = build_kube_client(settings)
     try:

@@ -28,7 +28,7 @@ from deploy_assistant.notify.render import render_report_md, render_terminal
 from deploy_assistant.pipeline import Diagnosis, build_message, diagnose, wait_and_collect
 from deploy_assistant.reports import write_report_dir
 from deploy_assistant.settings import CiEnvironment, Settings, load_ci_environment, load_settings
-from deploy_assistant.wiring import build_kube_client, kube_settings_with
+from deploy_assistant.wiring import build_kube_client, settings_with_flags
 
 log = logging.getLogger(__name__)
 
@@ -113,12 +113,14 @@ def _settings_from_flags(
     kube_url: str | None,
     poll_interval: float | None,
 ) -> Settings:
-    settings = kube_settings_with(
-        settings, context=context, kube_url=kube_url, poll_interval_seconds=poll_interval
+    settings = settings_with_flags(
+        settings,
+        context=context,
+        kube_url=kube_url,
+        poll_interval_seconds=poll_interval,
+        timeout_seconds=timeout_seconds,
     )
     update: dict[str, object] = {}
-    if timeout_seconds is not None:
-        update["policy"] = settings.policy.model_copy(update={"timeout_seconds": timeout_seconds})
     if report_dir is not None:
         update["report_dir"] = report_dir
     if dry_run:

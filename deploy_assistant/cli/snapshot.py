@@ -14,7 +14,7 @@ from deploy_assistant.models import Target
 from deploy_assistant.reduce.redact import redact_raw_context
 from deploy_assistant.settings import load_settings
 from deploy_assistant.snapshot import write_snapshot
-from deploy_assistant.wiring import build_clock, build_kube_client, kube_settings_with
+from deploy_assistant.wiring import build_clock, build_kube_client, settings_with_flags
 
 
 @main_group.command()
@@ -39,7 +39,7 @@ def snapshot(
     kube_url: str | None,
 ) -> int:
     """Save DEPLOYMENT's rollout context (objects, events, logs) to a file, secrets redacted."""
-    settings = kube_settings_with(load_settings(), context=context, kube_url=kube_url)
+    settings = settings_with_flags(load_settings(), context=context, kube_url=kube_url)
     target = Target(namespace=namespace or settings.namespace or "default", deployment=deployment)
     client = build_kube_client(settings)
     try:

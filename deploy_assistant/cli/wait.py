@@ -17,23 +17,14 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
-from deploy_assistant.cli.base import exits_cleanly, main_group
-from deploy_assistant.clock import Clock, SystemClock
+from deploy_assistant.cli.base import exit_code_for, exits_cleanly, injected_clock, main_group
 from deploy_assistant.kube.client import KubeClient
 from deploy_assistant.kube.tracker import RolloutProgress
 from deploy_assistant.kube.wait import RolloutOutcome, wait_for_rollouts
-from deploy_assistant.models import PodSignals, RolloutStatus, Target, Verdict
+from deploy_assistant.models import PodSignals, Target, Verdict
 from deploy_assistant.reduce.redact import redact_text
 from deploy_assistant.settings import load_settings
-
-EXIT_CODES = {
-    RolloutStatus.SUCCEEDED: 0,
-    RolloutStatus.FAILED: 1,
-    RolloutStatus.TIMEOUT: 1,
-    RolloutStatus.SUPERSEDED: 3,
-    RolloutStatus.PAUSED: 3,
-    RolloutStatus.UNKNOWN: 4,
-}
+from deploy_assistant.wiring import settings_with_flags
 
 
 def verdict_line(verdict: Verdict) -> str:
@@ -134,10 +125,8 @@ class ProgressView:
 @click.option("--kube-url", default=None, help="talk to this API URL directly, no credentials")
 @click.option("--poll-interval", "poll_seconds", type=click.FloatRange(min=1), default=None)
 @click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
-@click.pass_context
 @exits_cleanly
 def wait_command(
-    ctx: click.Context,
     deployments: tuple[str, ...],
     namespace: str,
     timeout_seconds: float | None,
@@ -147,21 +136,15 @@ def wait_command(
     output: str,
 ) -> int:
     """Wait for DEPLOYMENT rollouts; fail fast on hard pod failures, never on slowness."""
-    settings = load_settings()
-    kube_update: dict[str, object] = {}
-    if context:
-        kube_update["context"] = context
-    if kube_url:
-        kube_update["api_url"] = kube_url
-    if poll_seconds:
-        kube_update["poll_interval_seconds"] = poll_seconds
-    kube = settings.kube.model_copy(update=kube_update)
-    policy = settings.policy
-    if timeout_seconds is not None:
-        policy = policy.model_copy(update={"timeout_seconds": timeout_seconds})
-    # Tests and `da-ci demo` pass the simulator's clock through the click context.
-    obj = ctx.obj if isinstance(ctx.obj, dict) else {}
-    clock: Clock = obj.get("clock") or SystemClock()
+    settings = settings_with_flags(
+        load_settings(),
+        context=context,
+        kube_url=kube_url,
+        poll_interval_seconds=poll_seconds,
+        timeout_seconds=timeout_seconds,
+    )
+    kube, policy = settings.kube, settings.policy
+    clock = injected_clock()
     targets = [Target(namespace=namespace, deployment=name) for name in deployments]
     console = Console(stderr=True)
     client = KubeClient.from_settings(kube)
@@ -176,4 +159,4 @@ def wait_command(
         for verdict in outcome.verdicts if len(outcome.verdicts) > 1 else ():
             click.echo(verdict_line(verdict), err=True)
         click.echo(verdict_line(outcome.verdict))
-    return EXIT_CODES[outcome.verdict.status]
+    return exit_code_for(outcome.verdict.status)
